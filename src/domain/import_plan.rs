@@ -1,0 +1,420 @@
+//! Decides what a people import does: which lines are kept, each person's login and e-mail, who is disabled.
+
+use std::collections::{HashMap, HashSet};
+
+use time::Date;
+
+use super::email::Email;
+use super::login::{Login, LoginAllocator, base_login};
+use super::person::NewPerson;
+
+/// Whether a person may use the portal; `disabled_by` says who decided, since an import
+/// may only undo what an import did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisabledBy {
+    Import,
+    Helpdesk,
+}
+
+impl DisabledBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Import => "import",
+            Self::Helpdesk => "helpdesk",
+        }
+    }
+
+    pub fn from_db(s: &str) -> Option<Self> {
+        match s {
+            "import" => Some(Self::Import),
+            "helpdesk" => Some(Self::Helpdesk),
+            _ => None,
+        }
+    }
+}
+
+/// A person as the store holds them, with what an import compares and must keep unique.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExistingPerson {
+    pub uid: String,
+    pub category: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub birth_date: Date,
+    pub staff_number: Option<String>,
+    pub student_number: Option<String>,
+    pub ine: Option<String>,
+    pub email: String,
+    pub login: String,
+    pub disabled_by: Option<DisabledBy>,
+}
+
+/// One data line of the file: its number (the header is line 1), the uid cell when it
+/// could be read, and the parsed person or why it could not be.
+#[derive(Debug, Clone)]
+pub struct ImportLine {
+    pub line: u64,
+    pub uid: Option<String>,
+    pub record: Result<NewPerson, String>,
+}
+
+/// What the store writes for one person: inserted when the uid is new, updated otherwise
+/// (the login of an existing person is never changed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonUpsert {
+    pub uid: String,
+    pub category: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub birth_date: Date,
+    pub staff_number: Option<String>,
+    pub student_number: Option<String>,
+    pub ine: Option<String>,
+    pub email: String,
+    pub login: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub line: u64,
+    pub reason: String,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ImportPlan {
+    pub upserts: Vec<PersonUpsert>,
+    /// uids to disable: present in the store, active, and absent from the file.
+    pub disable: Vec<String>,
+    pub rejected: Vec<Rejection>,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub reenabled: usize,
+}
+
+/// Which column holds a unique value, for the message naming a clash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum UniqueColumn {
+    StaffNumber,
+    StudentNumber,
+    Ine,
+    Email,
+    Login,
+}
+
+impl UniqueColumn {
+    fn name(self) -> &'static str {
+        match self {
+            Self::StaffNumber => "staff_number",
+            Self::StudentNumber => "student_number",
+            Self::Ine => "ine",
+            Self::Email => "email",
+            Self::Login => "login",
+        }
+    }
+}
+
+/// Builds the plan. Pure: the caller loads `existing` and writes the plan in one transaction.
+pub fn plan(
+    existing: &[ExistingPerson],
+    lines: Vec<ImportLine>,
+    email_domain: &str,
+    disable_missing: bool,
+) -> ImportPlan {
+    let by_uid: HashMap<&str, &ExistingPerson> = existing.iter().map(|p| (p.uid.as_str(), p)).collect();
+    // Owner uid of every unique value, from the store first, then claimed by accepted lines.
+    let mut owners: HashMap<(UniqueColumn, String), String> = HashMap::new();
+    for p in existing {
+        for (column, value) in unique_values(&p.staff_number, &p.student_number, &p.ine, &p.email, &p.login) {
+            owners.insert((column, value), p.uid.clone());
+        }
+    }
+    // Logins given explicitly anywhere in the file are reserved before any is generated,
+    // so a generated login never takes the one a later line asks for.
+    let requested_logins: HashSet<String> = lines
+        .iter()
+        .filter_map(|l| l.record.as_ref().ok())
+        .filter(|p| !by_uid.contains_key(p.uid.as_str()))
+        .filter_map(|p| p.login.as_ref().map(|l| l.as_str().to_string()))
+        .collect();
+
+    let mut plan = ImportPlan::default();
+    let mut logins = LoginAllocator::default();
+    let mut seen_uids: HashMap<String, u64> = HashMap::new();
+    let mut present: HashSet<String> = HashSet::new();
+
+    for line in lines {
+        if let Some(uid) = &line.uid {
+            present.insert(uid.clone());
+        }
+        let person = match line.record {
+            Ok(p) => p,
+            Err(reason) => {
+                plan.rejected.push(Rejection { line: line.line, reason });
+                continue;
+            }
+        };
+        let uid = person.uid.as_str().to_string();
+        present.insert(uid.clone());
+        if let Some(first) = seen_uids.get(&uid) {
+            plan.rejected
+                .push(Rejection { line: line.line, reason: format!("uid: {uid} already appears on line {first}") });
+            continue;
+        }
+        seen_uids.insert(uid.clone(), line.line);
+
+        let current = by_uid.get(uid.as_str()).copied();
+        let login = match current {
+            Some(p) => p.login.clone(),
+            None => match &person.login {
+                Some(given) => given.as_str().to_string(),
+                None => {
+                    let base = base_login(person.given_name.as_str(), person.family_name.as_str());
+                    let taken = |candidate: &str| {
+                        requested_logins.contains(candidate)
+                            || owners.contains_key(&(UniqueColumn::Login, candidate.to_string()))
+                    };
+                    logins.allocate(&base, taken).as_str().to_string()
+                }
+            },
+        };
+        let email = match &person.email {
+            Some(e) => e.as_str().to_string(),
+            None => match Login::parse(&login) {
+                Ok(l) => Email::institutional(&l, email_domain).as_str().to_string(),
+                Err(e) => {
+                    plan.rejected.push(Rejection { line: line.line, reason: format!("login: {e}") });
+                    continue;
+                }
+            },
+        };
+        let upsert = PersonUpsert {
+            uid: uid.clone(),
+            category: person.category.as_str().to_string(),
+            given_name: person.given_name.as_str().to_string(),
+            family_name: person.family_name.as_str().to_string(),
+            birth_date: person.birth_date.date(),
+            staff_number: person.staff_number.as_ref().map(|v| v.as_str().to_string()),
+            student_number: person.student_number.as_ref().map(|v| v.as_str().to_string()),
+            ine: person.ine.as_ref().map(|v| v.as_str().to_string()),
+            email,
+            login,
+        };
+
+        let values =
+            unique_values(&upsert.staff_number, &upsert.student_number, &upsert.ine, &upsert.email, &upsert.login);
+        if let Some((column, value, owner)) = values.iter().find_map(|(column, value)| {
+            owners.get(&(*column, value.clone())).filter(|owner| **owner != uid).map(|owner| (*column, value, owner))
+        }) {
+            let reason = format!("{}: {value} already belongs to uid {owner}", column.name());
+            plan.rejected.push(Rejection { line: line.line, reason });
+            continue;
+        }
+        for (column, value) in values {
+            owners.insert((column, value), uid.clone());
+        }
+
+        match current {
+            None => {
+                plan.created += 1;
+                plan.upserts.push(upsert);
+            }
+            Some(existing) => {
+                let reenable = existing.disabled_by == Some(DisabledBy::Import);
+                if reenable {
+                    plan.reenabled += 1;
+                }
+                if reenable || !same_data(existing, &upsert) {
+                    plan.updated += 1;
+                    plan.upserts.push(upsert);
+                } else {
+                    plan.unchanged += 1;
+                }
+            }
+        }
+    }
+
+    if disable_missing {
+        plan.disable = existing
+            .iter()
+            .filter(|p| p.disabled_by.is_none() && !present.contains(&p.uid))
+            .map(|p| p.uid.clone())
+            .collect();
+    }
+    plan
+}
+
+fn unique_values(
+    staff_number: &Option<String>,
+    student_number: &Option<String>,
+    ine: &Option<String>,
+    email: &str,
+    login: &str,
+) -> Vec<(UniqueColumn, String)> {
+    let mut values = vec![(UniqueColumn::Email, email.to_string()), (UniqueColumn::Login, login.to_string())];
+    for (column, value) in [
+        (UniqueColumn::StaffNumber, staff_number),
+        (UniqueColumn::StudentNumber, student_number),
+        (UniqueColumn::Ine, ine),
+    ] {
+        if let Some(v) = value {
+            values.insert(values.len() - 2, (column, v.clone()));
+        }
+    }
+    values
+}
+
+fn same_data(existing: &ExistingPerson, upsert: &PersonUpsert) -> bool {
+    existing.category == upsert.category
+        && existing.given_name == upsert.given_name
+        && existing.family_name == upsert.family_name
+        && existing.birth_date == upsert.birth_date
+        && existing.staff_number == upsert.staff_number
+        && existing.student_number == upsert.student_number
+        && existing.ine == upsert.ine
+        && existing.email == upsert.email
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::person::{RecordFields, parse_record};
+    use super::*;
+    use time::macros::date;
+
+    const TODAY: Date = date!(2026 - 11 - 28);
+
+    fn line(n: u64, uid: &str, given: &str, family: &str, extra: &[(&str, &str)]) -> ImportLine {
+        let get = |k: &str| extra.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
+        let fields = RecordFields {
+            uid: Some(uid),
+            category: Some(get("category").unwrap_or("staff")),
+            given_name: Some(given),
+            family_name: Some(family),
+            birth_date: Some(get("birth_date").unwrap_or("1980-01-02")),
+            staff_number: get("staff_number"),
+            student_number: get("student_number"),
+            ine: get("ine"),
+            email: get("email"),
+            login: get("login"),
+        };
+        ImportLine {
+            line: n,
+            uid: Some(uid.to_string()),
+            record: parse_record(&fields, TODAY).map_err(|e| e.to_string()),
+        }
+    }
+
+    fn existing(uid: &str, login: &str) -> ExistingPerson {
+        ExistingPerson {
+            uid: uid.into(),
+            category: "staff".into(),
+            given_name: "Old".into(),
+            family_name: "Person".into(),
+            birth_date: date!(1970 - 01 - 01),
+            staff_number: None,
+            student_number: None,
+            ine: None,
+            email: format!("{login}@example.edu"),
+            login: login.into(),
+            disabled_by: None,
+        }
+    }
+
+    #[test]
+    fn generated_logins_are_folded_and_numbered_when_taken() {
+        let lines = vec![line(2, "u1", "Élodie", "Le Bœuf", &[]), line(3, "u2", "Elodie", "Leboeuf", &[])];
+        let p = plan(&[], lines, "univ.fr", false);
+        assert!(p.rejected.is_empty(), "{:?}", p.rejected);
+        assert_eq!(p.upserts[0].login, "elodie.leboeuf");
+        assert_eq!(p.upserts[0].email, "elodie.leboeuf@univ.fr");
+        assert_eq!(p.upserts[1].login, "elodie.leboeuf2");
+        assert_eq!(p.created, 2);
+    }
+
+    #[test]
+    fn a_login_once_given_never_changes() {
+        let before = [existing("u1", "jdupont")];
+        let lines = vec![line(2, "u1", "Jean", "Martin", &[("login", "jmartin")])];
+        let p = plan(&before, lines, "univ.fr", false);
+        assert_eq!(p.upserts[0].login, "jdupont");
+        assert_eq!(p.updated, 1);
+    }
+
+    #[test]
+    fn a_generated_login_avoids_the_store_and_later_requested_logins() {
+        let before = [existing("u0", "ada.lovelace")];
+        let lines = vec![
+            line(2, "u1", "Ada", "Lovelace", &[]),
+            line(3, "u2", "Someone", "Else", &[("login", "ada.lovelace2")]),
+        ];
+        let p = plan(&before, lines, "univ.fr", false);
+        assert!(p.rejected.is_empty(), "{:?}", p.rejected);
+        assert_eq!(p.upserts[0].login, "ada.lovelace3");
+        assert_eq!(p.upserts[1].login, "ada.lovelace2");
+    }
+
+    #[test]
+    fn a_duplicate_uid_in_the_file_rejects_the_later_line() {
+        let lines = vec![line(2, "u1", "A", "B", &[]), line(3, "u1", "C", "D", &[])];
+        let p = plan(&[], lines, "univ.fr", false);
+        assert_eq!(p.rejected, vec![Rejection { line: 3, reason: "uid: u1 already appears on line 2".into() }]);
+    }
+
+    #[test]
+    fn an_identifier_held_by_someone_else_rejects_the_line() {
+        let mut other = existing("u0", "x.y");
+        other.staff_number = Some("12345".into());
+        let lines = vec![
+            line(2, "u1", "A", "B", &[("staff_number", "12345")]),
+            line(3, "u2", "C", "D", &[("ine", "1234567890A")]),
+            line(4, "u3", "E", "F", &[("ine", "1234567890a")]),
+        ];
+        let p = plan(&[other], lines, "univ.fr", false);
+        assert_eq!(p.rejected.len(), 2, "{:?}", p.rejected);
+        assert_eq!(p.rejected[0].line, 2);
+        assert!(p.rejected[0].reason.starts_with("staff_number: 12345 already belongs to uid u0"));
+        assert_eq!(p.rejected[1].line, 4);
+        assert!(p.rejected[1].reason.starts_with("ine:"));
+    }
+
+    #[test]
+    fn a_requested_login_already_taken_rejects_the_line() {
+        let before = [existing("u0", "taken")];
+        let p = plan(&before, vec![line(2, "u1", "A", "B", &[("login", "taken")])], "univ.fr", false);
+        assert_eq!(p.rejected.len(), 1);
+        assert!(p.rejected[0].reason.starts_with("login: taken already belongs to uid u0"), "{:?}", p.rejected);
+    }
+
+    #[test]
+    fn unchanged_people_are_not_written_again() {
+        let mut p0 = existing("u1", "old.person");
+        p0.birth_date = date!(1980 - 01 - 02);
+        let p = plan(&[p0], vec![line(2, "u1", "Old", "Person", &[])], "example.edu", false);
+        assert_eq!((p.created, p.updated, p.unchanged), (0, 0, 1));
+        assert!(p.upserts.is_empty());
+    }
+
+    #[test]
+    fn disable_missing_spares_people_in_the_file_even_on_rejected_lines() {
+        let before = [existing("u1", "a"), existing("u2", "b"), existing("u3", "c")];
+        let mut bad = line(3, "u2", "A", "B", &[("birth_date", "31/02/1990")]);
+        assert!(bad.record.is_err());
+        bad.uid = Some("u2".into());
+        let p = plan(&before, vec![line(2, "u1", "A", "B", &[]), bad], "example.edu", true);
+        assert_eq!(p.disable, vec!["u3".to_string()]);
+        let p = plan(&before, vec![line(2, "u1", "A", "B", &[])], "example.edu", false);
+        assert!(p.disable.is_empty());
+    }
+
+    #[test]
+    fn import_reenables_only_whom_an_import_disabled() {
+        let mut by_import = existing("u1", "a");
+        by_import.disabled_by = Some(DisabledBy::Import);
+        let mut by_desk = existing("u2", "b");
+        by_desk.disabled_by = Some(DisabledBy::Helpdesk);
+        let lines = vec![line(2, "u1", "Old", "Person", &[]), line(3, "u2", "Old", "Person", &[])];
+        let p = plan(&[by_import, by_desk], lines, "example.edu", true);
+        assert_eq!(p.reenabled, 1);
+        assert!(p.disable.is_empty(), "already disabled people are not disabled again");
+    }
+}

@@ -1,0 +1,153 @@
+//! Argon2id hashing of passwords and security answers: off the async threads, bounded in concurrency.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::{Algorithm, Argon2, Params, Version};
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::Semaphore;
+
+/// OWASP's minimum for Argon2id: 19 MiB, two passes, one lane.
+pub const OWASP_M_COST: u32 = 19_456;
+pub const OWASP_T_COST: u32 = 2;
+pub const OWASP_P_COST: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    #[error("argon2: {0}")]
+    Argon2(String),
+    #[error("the hashing task stopped: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// Each hash holds `m_cost` KiB while it runs; the semaphore bounds how many run at once,
+/// so a burst of posts queues instead of growing memory without limit.
+#[derive(Clone)]
+pub struct Hasher {
+    params: Params,
+    permits: Arc<Semaphore>,
+    /// Time spent hashing, for metrics and benchmarks.
+    spent: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl std::fmt::Debug for Hasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hasher").field("params", &self.params).finish_non_exhaustive()
+    }
+}
+
+impl Hasher {
+    pub fn new(m_cost: u32, t_cost: u32, p_cost: u32, concurrency: usize) -> Result<Self, HashError> {
+        let params = Params::new(m_cost, t_cost, p_cost, None).map_err(|e| HashError::Argon2(e.to_string()))?;
+        Ok(Self { params, permits: Arc::new(Semaphore::new(concurrency.max(1))), spent: Arc::default() })
+    }
+
+    /// OWASP's parameters, as many hashes at once as there are cores.
+    pub fn owasp() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        Self::new(OWASP_M_COST, OWASP_T_COST, OWASP_P_COST, cores).expect("OWASP parameters are valid")
+    }
+
+    fn argon2(&self) -> Argon2<'static> {
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
+    }
+
+    /// Total time spent inside Argon2 since start.
+    pub fn time_spent(&self) -> Duration {
+        Duration::from_micros(self.spent.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(Argon2<'static>) -> T + Send + 'static,
+    ) -> Result<T, HashError> {
+        let _permit = self.permits.acquire().await.map_err(|e| HashError::Argon2(e.to_string()))?;
+        let argon2 = self.argon2();
+        let spent = self.spent.clone();
+        Ok(tokio::task::spawn_blocking(move || {
+            let start = Instant::now();
+            let out = job(argon2);
+            spent.fetch_add(start.elapsed().as_micros() as u64, std::sync::atomic::Ordering::Relaxed);
+            out
+        })
+        .await?)
+    }
+
+    /// A PHC string (`$argon2id$v=19$m=…`) with a fresh random salt.
+    pub async fn hash(&self, secret: &SecretString) -> Result<String, HashError> {
+        let secret = SecretString::from(secret.expose_secret().to_owned());
+        self.run(move |argon2| {
+            argon2
+                .hash_password(secret.expose_secret().as_bytes())
+                .map(|h| h.to_string())
+                .map_err(|e| HashError::Argon2(e.to_string()))
+        })
+        .await?
+    }
+
+    /// Whether any of the hashes matches; a malformed hash never does.
+    pub async fn matches_any(&self, secret: &SecretString, hashes: Vec<String>) -> Result<bool, HashError> {
+        let secret = SecretString::from(secret.expose_secret().to_owned());
+        self.run(move |argon2| {
+            hashes.iter().any(|h| argon2.verify_password(secret.expose_secret().as_bytes(), h.as_str()).is_ok())
+        })
+        .await
+    }
+
+    pub async fn matches(&self, secret: &SecretString, hash: &str) -> Result<bool, HashError> {
+        self.matches_any(secret, vec![hash.to_string()]).await
+    }
+
+    /// Whether a stored hash was made with weaker parameters than ours, and should be redone.
+    pub fn needs_rehash(&self, hash: &str) -> bool {
+        let Ok(parsed) = argon2::password_hash::phc::PasswordHash::new(hash) else { return true };
+        match Params::try_from(&parsed) {
+            Ok(p) => {
+                parsed.algorithm.as_str() != "argon2id"
+                    || p.m_cost() < self.params.m_cost()
+                    || p.t_cost() < self.params.t_cost()
+                    || p.p_cost() < self.params.p_cost()
+            }
+            Err(_) => true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(s: &str) -> SecretString {
+        SecretString::from(s.to_owned())
+    }
+
+    #[tokio::test]
+    async fn hashes_are_argon2id_with_owasp_parameters_and_verify() {
+        let hasher = Hasher::owasp();
+        let hash = hasher.hash(&secret("Correct-Horse-9")).await.unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(hasher.matches(&secret("Correct-Horse-9"), &hash).await.unwrap());
+        assert!(!hasher.matches(&secret("correct-horse-9"), &hash).await.unwrap());
+        assert_ne!(hash, hasher.hash(&secret("Correct-Horse-9")).await.unwrap(), "salted");
+        assert!(!hasher.needs_rehash(&hash));
+    }
+
+    #[tokio::test]
+    async fn weaker_or_malformed_hashes_need_rehash_and_never_match() {
+        let weak = Hasher::new(8_192, 1, 1, 1).unwrap();
+        let hash = weak.hash(&secret("x")).await.unwrap();
+        let strong = Hasher::owasp();
+        assert!(strong.needs_rehash(&hash));
+        assert!(strong.matches(&secret("x"), &hash).await.unwrap(), "old hashes still verify");
+        assert!(strong.needs_rehash("not a hash"));
+        assert!(!strong.matches(&secret("x"), "not a hash").await.unwrap());
+        assert!(strong.matches_any(&secret("x"), vec!["junk".into(), hash]).await.unwrap());
+    }
+
+    #[test]
+    fn debug_prints_no_secret_material() {
+        let s = format!("{:?}", Hasher::owasp());
+        assert!(s.contains("Hasher") && !s.contains("spent"));
+    }
+}

@@ -1,0 +1,13 @@
+//! Sésame: self-service account activation for universities.
+
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod hashing;
+pub mod store;
+pub mod telemetry;
+pub mod web;
+
+rust_i18n::i18n!("locales", fallback = "fr");
+
+pub use web::{AppState, app};

@@ -1,0 +1,128 @@
+//! The production store, on PostgreSQL.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgConnection, PgPool};
+use time::{Date, OffsetDateTime};
+
+use super::{ImportWritten, PERSON_COLUMNS, PersonRecord, Result, Store, identifier_column, import_detail};
+use crate::domain::identifiers::Identifier;
+use crate::domain::import_plan::{ExistingPerson, ImportPlan, PersonUpsert};
+
+/// Rows per INSERT … SELECT FROM UNNEST: large enough that 100,000 people take a
+/// handful of round trips, small enough to keep each statement's memory modest.
+const IMPORT_CHUNK: usize = 10_000;
+
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    pub async fn connect(url: &str, timeout: Duration) -> Result<Self> {
+        let options = PgConnectOptions::from_str(url)?;
+        // One direct connection first, so that a refused connection, a wrong password or a
+        // missing database is reported as such at once, not as a pool time-out.
+        match tokio::time::timeout(timeout, PgConnection::connect_with(&options)).await {
+            Ok(conn) => conn?.close().await?,
+            Err(_) => return Err(sqlx::Error::PoolTimedOut.into()),
+        }
+        let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(timeout).connect_lazy_with(options);
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        sqlx::migrate!("migrations/postgres").run(&self.pool).await.map_err(|e| sqlx::Error::from(e).into())
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn existing_people(&self) -> Result<Vec<ExistingPerson>> {
+        let rows: Vec<PersonRecord> =
+            sqlx::query_as(&format!("SELECT {PERSON_COLUMNS} FROM people")).fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(PersonRecord::into_existing).collect())
+    }
+
+    async fn apply_import(&self, plan: &ImportPlan, at: OffsetDateTime) -> Result<ImportWritten> {
+        let mut tx = self.pool.begin().await?;
+        for chunk in plan.upserts.chunks(IMPORT_CHUNK) {
+            let column = |f: fn(&PersonUpsert) -> String| chunk.iter().map(f).collect::<Vec<_>>();
+            let optional = |f: fn(&PersonUpsert) -> Option<String>| chunk.iter().map(f).collect::<Vec<_>>();
+            let birth_dates: Vec<Date> = chunk.iter().map(|p| p.birth_date).collect();
+            sqlx::query(
+                "INSERT INTO people (uid, category, given_name, family_name, birth_date, staff_number, \
+                     student_number, ine, email, login, status, created_at, updated_at) \
+                 SELECT u.*, 'active', $11, $11 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], \
+                     $5::date[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) AS u \
+                 ON CONFLICT (uid) DO UPDATE SET category = EXCLUDED.category, \
+                     given_name = EXCLUDED.given_name, family_name = EXCLUDED.family_name, \
+                     birth_date = EXCLUDED.birth_date, staff_number = EXCLUDED.staff_number, \
+                     student_number = EXCLUDED.student_number, ine = EXCLUDED.ine, email = EXCLUDED.email, \
+                     status = CASE WHEN people.disabled_by = 'import' THEN 'active' ELSE people.status END, \
+                     disabled_by = CASE WHEN people.disabled_by = 'import' THEN NULL ELSE people.disabled_by END, \
+                     updated_at = EXCLUDED.updated_at",
+            )
+            .bind(column(|p| p.uid.clone()))
+            .bind(column(|p| p.category.clone()))
+            .bind(column(|p| p.given_name.clone()))
+            .bind(column(|p| p.family_name.clone()))
+            .bind(birth_dates)
+            .bind(optional(|p| p.staff_number.clone()))
+            .bind(optional(|p| p.student_number.clone()))
+            .bind(optional(|p| p.ine.clone()))
+            .bind(column(|p| p.email.clone()))
+            .bind(column(|p| p.login.clone()))
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let mut disabled = 0;
+        for chunk in plan.disable.chunks(IMPORT_CHUNK) {
+            disabled += sqlx::query(
+                "UPDATE people SET status = 'disabled', disabled_by = 'import', updated_at = $2 \
+                 WHERE uid = ANY($1) AND status = 'active'",
+            )
+            .bind(chunk)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected() as usize;
+        }
+        sqlx::query("INSERT INTO audit_events (at, kind, actor, detail) VALUES ($1, 'import', 'cli', $2)")
+            .bind(at)
+            .bind(import_detail(plan, disabled))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(ImportWritten { upserted: plan.upserts.len(), disabled })
+    }
+
+    async fn find_person(&self, identifier: &Identifier) -> Result<Option<PersonRecord>> {
+        let column = identifier_column(identifier.method());
+        Ok(sqlx::query_as(&format!("SELECT {PERSON_COLUMNS} FROM people WHERE {column} = $1"))
+            .bind(identifier.as_str())
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn count_people(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM people").fetch_one(&self.pool).await?)
+    }
+}

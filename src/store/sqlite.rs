@@ -1,0 +1,125 @@
+//! The embedded store, on one SQLite file: the demo's and a single machine's.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use time::OffsetDateTime;
+
+use super::{ImportWritten, PERSON_COLUMNS, PersonRecord, Result, Store, identifier_column, import_detail};
+use crate::domain::identifiers::Identifier;
+use crate::domain::import_plan::{ExistingPerson, ImportPlan};
+
+/// SQLite allows 32,766 bound values per statement; twelve a row.
+const IMPORT_CHUNK: usize = 2_500;
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &str, timeout: Duration) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(timeout);
+        let pool = SqlitePoolOptions::new().max_connections(8).acquire_timeout(timeout).connect_with(options).await?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        sqlx::migrate!("migrations/sqlite").run(&self.pool).await.map_err(|e| sqlx::Error::from(e).into())
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn existing_people(&self) -> Result<Vec<ExistingPerson>> {
+        let rows: Vec<PersonRecord> =
+            sqlx::query_as(&format!("SELECT {PERSON_COLUMNS} FROM people")).fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(PersonRecord::into_existing).collect())
+    }
+
+    async fn apply_import(&self, plan: &ImportPlan, at: OffsetDateTime) -> Result<ImportWritten> {
+        let mut tx = self.pool.begin().await?;
+        for chunk in plan.upserts.chunks(IMPORT_CHUNK) {
+            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO people (uid, category, given_name, family_name, birth_date, staff_number, \
+                 student_number, ine, email, login, status, created_at, updated_at) ",
+            );
+            query.push_values(chunk, |mut row, p| {
+                row.push_bind(&p.uid)
+                    .push_bind(&p.category)
+                    .push_bind(&p.given_name)
+                    .push_bind(&p.family_name)
+                    .push_bind(p.birth_date)
+                    .push_bind(&p.staff_number)
+                    .push_bind(&p.student_number)
+                    .push_bind(&p.ine)
+                    .push_bind(&p.email)
+                    .push_bind(&p.login)
+                    .push("'active'")
+                    .push_bind(at)
+                    .push_bind(at);
+            });
+            query.push(
+                " ON CONFLICT (uid) DO UPDATE SET category = excluded.category, \
+                 given_name = excluded.given_name, family_name = excluded.family_name, \
+                 birth_date = excluded.birth_date, staff_number = excluded.staff_number, \
+                 student_number = excluded.student_number, ine = excluded.ine, email = excluded.email, \
+                 status = CASE WHEN people.disabled_by = 'import' THEN 'active' ELSE people.status END, \
+                 disabled_by = CASE WHEN people.disabled_by = 'import' THEN NULL ELSE people.disabled_by END, \
+                 updated_at = excluded.updated_at",
+            );
+            query.build().execute(&mut *tx).await?;
+        }
+        let mut disabled = 0;
+        for chunk in plan.disable.chunks(IMPORT_CHUNK) {
+            let mut query: QueryBuilder<Sqlite> =
+                QueryBuilder::new("UPDATE people SET status = 'disabled', disabled_by = 'import', updated_at = ");
+            query.push_bind(at).push(" WHERE status = 'active' AND uid IN (");
+            let mut list = query.separated(", ");
+            for uid in chunk {
+                list.push_bind(uid);
+            }
+            query.push(")");
+            disabled += query.build().execute(&mut *tx).await?.rows_affected() as usize;
+        }
+        sqlx::query("INSERT INTO audit_events (at, kind, actor, detail) VALUES (?, 'import', 'cli', ?)")
+            .bind(at)
+            .bind(import_detail(plan, disabled))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(ImportWritten { upserted: plan.upserts.len(), disabled })
+    }
+
+    async fn find_person(&self, identifier: &Identifier) -> Result<Option<PersonRecord>> {
+        let column = identifier_column(identifier.method());
+        Ok(sqlx::query_as(&format!("SELECT {PERSON_COLUMNS} FROM people WHERE {column} = ?"))
+            .bind(identifier.as_str())
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn count_people(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM people").fetch_one(&self.pool).await?)
+    }
+}

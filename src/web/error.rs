@@ -1,0 +1,60 @@
+//! The one error type of the HTTP layer: logged in full, shown as a calm page with a reference.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+use super::page::{Page, render};
+use crate::store::StoreError;
+
+/// Failures of ours (never of the user): each becomes a page that says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 503: the database does not answer; the process keeps running and recovers by itself.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// 500: a template could not render.
+    #[error("template: {0}")]
+    Template(#[from] askama::Error),
+    /// 500: anything else that went wrong on our side.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    status: u16,
+    unavailable: bool,
+    reference: String,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let reference = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+        let unavailable = matches!(self, AppError::Store(StoreError::Unavailable(_)));
+        let status = if unavailable { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::INTERNAL_SERVER_ERROR };
+        tracing::error!(reference = %reference, error = ?self, "request failed");
+        // Bilingual on purpose: the page must render even when nothing else can be trusted.
+        let page = ErrorPage { status: status.as_u16(), unavailable, reference };
+        let body = page.render().unwrap_or_else(|_| format!("Erreur / Error {}", status.as_u16()));
+        let mut response = (status, Html(body)).into_response();
+        if unavailable {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("30"));
+        }
+        response
+    }
+}
+
+#[derive(Template)]
+#[template(path = "not_found.html")]
+struct NotFound {
+    page: Page,
+}
+
+pub async fn not_found(page: Page) -> Response {
+    match render(&NotFound { page }) {
+        Ok(r) => (StatusCode::NOT_FOUND, r).into_response(),
+        Err(e) => e.into_response(),
+    }
+}

@@ -1,0 +1,61 @@
+//! What every page template needs: the language, the path prefix, and a way to render.
+
+use askama::Template;
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use axum::response::{Html, IntoResponse, Response};
+
+use super::AppState;
+use super::error::AppError;
+use super::i18n::Locale;
+
+/// The context every page is rendered with.
+pub struct Page {
+    pub locale: Locale,
+    /// The public URL's path prefix ("" or "/sesame"), for every link and form action.
+    pub base: String,
+    /// The current path below the prefix, for the language switch.
+    pub path: String,
+}
+
+impl Page {
+    pub fn t(&self, key: &str) -> String {
+        self.locale.t(key)
+    }
+
+    pub fn lang(&self) -> &'static str {
+        self.locale.as_str()
+    }
+
+    /// An absolute path to one of our pages, under the prefix.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// This page in the other language.
+    pub fn switch_url(&self) -> String {
+        format!("{}{}?lang={}", self.base, self.path, self.locale.other().as_str())
+    }
+}
+
+impl<S> FromRequestParts<S> for Page
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let base = state.config.base_path().to_string();
+        let locale = parts.extensions.get::<Locale>().copied().unwrap_or_default();
+        let full = parts.uri.path();
+        let path = full.strip_prefix(base.as_str()).unwrap_or(full);
+        Ok(Self { locale, base, path: if path.is_empty() { "/".into() } else { path.to_string() } })
+    }
+}
+
+/// Renders a template; a failure is an error like any other, logged and shown calmly.
+pub fn render(template: &impl Template) -> Result<Response, AppError> {
+    Ok(Html(template.render()?).into_response())
+}

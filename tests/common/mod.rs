@@ -1,0 +1,176 @@
+//! Test helpers: a fresh store of either kind, and the real application on a random port.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use sesame::config::Config;
+use sesame::store::{self, Store};
+
+/// A fresh store for one test; holds what must live as long as the store does.
+pub struct TestStore {
+    pub store: Arc<dyn Store>,
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// The PostgreSQL database of this test run: `SESAME_TEST_DATABASE_URL`, which `.ci/run`
+/// sets to a database it creates; by default the local server's `sesame_test`.
+/// There is no skipping: without PostgreSQL these tests fail.
+fn postgres_base_url() -> String {
+    std::env::var("SESAME_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/sesame_test".into())
+}
+
+pub async fn sqlite() -> TestStore {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("sesame.db").display());
+    let store = store::connect(&url).await.expect("open sqlite");
+    store.migrate().await.expect("migrate sqlite");
+    TestStore { store, url, _dir: Some(dir) }
+}
+
+/// A schema of its own inside the run's database, so tests run in parallel without meeting.
+pub async fn postgres() -> TestStore {
+    let base = postgres_base_url();
+    ensure_database(&base).await;
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let admin = sqlx::PgPool::connect(&base).await.unwrap_or_else(|e| panic!("PostgreSQL at {base} is required: {e}"));
+    sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&admin).await.expect("create schema");
+    admin.close().await;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+    let store = store::connect(&url).await.expect("open postgres");
+    store.migrate().await.expect("migrate postgres");
+    TestStore { store, url, _dir: None }
+}
+
+/// Creates the run's database when it is missing (a developer's first run).
+async fn ensure_database(base: &str) {
+    static DONE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    DONE.get_or_init(|| async {
+        let (server, name) = base.rsplit_once('/').expect("database URL names a database");
+        let name = name.split('?').next().unwrap_or(name).to_string();
+        let admin = sqlx::PgPool::connect(&format!("{server}/postgres"))
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {server} is required for these tests: {e}"));
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&admin)
+            .await
+            .expect("query pg_database");
+        if !exists {
+            // Another test binary may create it at the same moment; either way it exists after.
+            let _ = sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&admin).await;
+        }
+        admin.close().await;
+    })
+    .await;
+}
+
+/// Runs one async test body against both stores.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::common::sqlite().await).await })+
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::common::postgres().await).await })+
+        }
+    };
+}
+
+pub fn test_config(database_url: &str) -> Config {
+    let mut config = Config::defaults();
+    config.cookie_secure = false;
+    config.database_url = database_url.to_string();
+    config
+}
+
+/// The real application, served on a random local port.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+}
+
+pub async fn spawn_app(config: Config, store: Arc<dyn Store>) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = sesame::app(config, store);
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.expect("serve");
+    });
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    TestApp { addr, client }
+}
+
+/// A TCP relay between the application and PostgreSQL that a test can cut and restore,
+/// to simulate an outage without touching the machine's server.
+pub struct CuttableProxy {
+    pub port: u16,
+    target: SocketAddr,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl CuttableProxy {
+    pub async fn start(target: SocketAddr) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let port = listener.local_addr().unwrap().port();
+        let mut proxy = Self { port, target, task: None };
+        proxy.task = Some(tokio::spawn(relay(listener, target)));
+        proxy
+    }
+
+    /// Drops the listener and every relayed connection.
+    pub fn cut(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+
+    pub async fn restore(&mut self) {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await.expect("rebind proxy");
+        self.task = Some(tokio::spawn(relay(listener, self.target)));
+    }
+}
+
+async fn relay(listener: tokio::net::TcpListener, target: SocketAddr) {
+    let mut connections = tokio::task::JoinSet::new();
+    while let Ok((mut inbound, _)) = listener.accept().await {
+        connections.spawn(async move {
+            if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+            }
+        });
+    }
+}
+
+/// The run's PostgreSQL URL rewritten to go through a proxy on `port`, in a fresh schema.
+pub async fn postgres_via(port: u16) -> (TestStore, String) {
+    let t = postgres().await;
+    let url = url::Url::parse(&t.url).expect("url");
+    let mut proxied = url.clone();
+    proxied.set_port(Some(port)).expect("port");
+    proxied.set_host(Some("127.0.0.1")).expect("host");
+    (t, proxied.to_string())
+}
+
+pub fn postgres_addr() -> SocketAddr {
+    let url = url::Url::parse(&postgres_base_url()).expect("url");
+    let host = url.host_str().unwrap_or("127.0.0.1");
+    let host = if host == "localhost" { "127.0.0.1" } else { host };
+    format!("{}:{}", host, url.port().unwrap_or(5432)).parse().expect("PostgreSQL test host must be an IP address")
+}

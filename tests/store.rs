@@ -1,0 +1,116 @@
+//! The store's behaviour, the same test bodies on SQLite and on PostgreSQL.
+
+mod common;
+
+use common::TestStore;
+use sesame::cli::import::{Options, import_lines, parse_csv};
+use sesame::domain::identifiers::{IdentificationMethod, Identifier};
+use time::macros::date;
+
+const TODAY: time::Date = date!(2026 - 11 - 28);
+
+const PEOPLE: &str = "uid,category,given_name,family_name,birth_date,staff_number,student_number,ine,email,login
+u1,staff,Élodie,Le Bœuf,14/07/1985,12345,,,,
+u2,student,Jean,Dupont,2004-03-02,,22001234,1234567890A,,
+u3,external,Agnès,Dubois,21/12/1978,,,,agnes@partner.org,adubois
+u4,student,Élodie,Le Boeuf,11/11/2003,,22009999,,,
+";
+
+async fn import(t: &TestStore, csv: &str, options: Options) -> sesame::domain::import_plan::ImportPlan {
+    let (lines, _) = parse_csv(csv.as_bytes(), TODAY).expect("usable csv");
+    import_lines(t.store.as_ref(), lines, "univ.example", options).await.expect("import").0
+}
+
+async fn find(t: &TestStore, method: IdentificationMethod, value: &str) -> Option<sesame::store::PersonRecord> {
+    let id = Identifier::parse(method, value).expect("identifier");
+    t.store.find_person(&id).await.expect("find")
+}
+
+async fn migrations_run_twice_without_harm(t: TestStore) {
+    t.store.migrate().await.expect("second migrate");
+    t.store.ping().await.expect("ping");
+    assert_eq!(t.store.count_people().await.unwrap(), 0);
+}
+
+async fn import_creates_people_findable_by_each_identifier(t: TestStore) {
+    let plan = import(&t, PEOPLE, Options::default()).await;
+    assert!(plan.rejected.is_empty(), "{:?}", plan.rejected);
+    assert_eq!(plan.created, 4);
+    assert_eq!(t.store.count_people().await.unwrap(), 4);
+
+    let elodie = find(&t, IdentificationMethod::StaffNumber, "12345").await.expect("by staff number");
+    assert_eq!(elodie.login, "elodie.leboeuf");
+    assert_eq!(elodie.email, "elodie.leboeuf@univ.example");
+    assert_eq!(elodie.birth_date, date!(1985 - 07 - 14));
+    assert!(elodie.is_active());
+    let namesake = find(&t, IdentificationMethod::StudentNumber, "22009999").await.expect("by student number");
+    assert_eq!(namesake.login, "elodie.leboeuf2");
+    let jean = find(&t, IdentificationMethod::Ine, "1234567890a").await.expect("by INE, any case");
+    assert_eq!(jean.uid, "u2");
+    let agnes = find(&t, IdentificationMethod::Uid, "u3").await.expect("by uid");
+    assert_eq!((agnes.login.as_str(), agnes.email.as_str()), ("adubois", "agnes@partner.org"));
+    assert!(find(&t, IdentificationMethod::Uid, "nobody").await.is_none());
+}
+
+async fn reimport_updates_but_never_changes_a_login(t: TestStore) {
+    import(&t, PEOPLE, Options::default()).await;
+    let changed = PEOPLE.replace(
+        "u1,staff,Élodie,Le Bœuf,14/07/1985,12345,,,,",
+        "u1,staff,Élodie,Martin,14/07/1985,12345,,,,elodie.martin",
+    );
+    let plan = import(&t, &changed, Options::default()).await;
+    assert_eq!((plan.created, plan.updated, plan.unchanged), (0, 1, 3));
+    let elodie = find(&t, IdentificationMethod::Uid, "u1").await.unwrap();
+    assert_eq!(elodie.family_name, "Martin");
+    assert_eq!(elodie.login, "elodie.leboeuf");
+}
+
+async fn disable_missing_disables_and_a_later_import_reenables(t: TestStore) {
+    import(&t, PEOPLE, Options::default()).await;
+    let only_two: String = PEOPLE.lines().take(3).map(|l| format!("{l}\n")).collect();
+    let plan = import(&t, &only_two, Options { disable_missing: true, dry_run: false }).await;
+    assert_eq!(plan.disable.len(), 2);
+    assert!(!find(&t, IdentificationMethod::Uid, "u3").await.unwrap().is_active());
+    assert_eq!(t.store.count_people().await.unwrap(), 4, "nobody is deleted");
+
+    let plan = import(&t, PEOPLE, Options::default()).await;
+    assert_eq!(plan.reenabled, 2);
+    assert!(find(&t, IdentificationMethod::Uid, "u3").await.unwrap().is_active());
+}
+
+async fn dry_run_writes_nothing(t: TestStore) {
+    let plan = import(&t, PEOPLE, Options { dry_run: true, disable_missing: true }).await;
+    assert_eq!(plan.created, 4);
+    assert_eq!(t.store.count_people().await.unwrap(), 0);
+}
+
+async fn bad_lines_are_rejected_and_good_ones_kept(t: TestStore) {
+    let csv = format!("{PEOPLE}u5,staff,Bad,Date,31/02/1990,,,,,\nu6,staff,Dup,Staff,01/01/1990,12345,,,,\n");
+    let plan = import(&t, &csv, Options::default()).await;
+    let lines: Vec<u64> = plan.rejected.iter().map(|r| r.line).collect();
+    assert_eq!(lines, vec![6, 7]);
+    assert!(plan.rejected[1].reason.contains("12345 already belongs to uid u1"));
+    assert_eq!(t.store.count_people().await.unwrap(), 4);
+}
+
+async fn a_large_import_round_trips(t: TestStore) {
+    let mut csv = String::from("uid,category,given_name,family_name,birth_date,student_number\n");
+    for i in 0..7_000 {
+        csv.push_str(&format!("s{i},student,Prénom,Nom,01/01/2000,{}\n", 30_000_000 + i));
+    }
+    let plan = import(&t, &csv, Options::default()).await;
+    assert_eq!(plan.created, 7_000);
+    assert_eq!(t.store.count_people().await.unwrap(), 7_000);
+    let last = find(&t, IdentificationMethod::StudentNumber, "30006999").await.unwrap();
+    assert_eq!(last.login, "prenom.nom7000");
+}
+
+on_both_stores!(
+    migrations_run_twice_without_harm,
+    import_creates_people_findable_by_each_identifier,
+    reimport_updates_but_never_changes_a_login,
+    disable_missing_disables_and_a_later_import_reenables,
+    dry_run_writes_nothing,
+    bad_lines_are_rejected_and_good_ones_kept,
+    a_large_import_round_trips,
+);

@@ -1,0 +1,124 @@
+//! The foundation's pages over real HTTP: probes, home page, headers, languages.
+
+mod common;
+
+use common::{TestStore, spawn_app, test_config};
+use reqwest::StatusCode;
+
+async fn app(t: &TestStore) -> common::TestApp {
+    spawn_app(test_config(&t.url), t.store.clone()).await
+}
+
+async fn probes_answer(t: TestStore) {
+    let app = app(&t).await;
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+}
+
+async fn home_is_french_by_default_with_the_contract_headers(t: TestStore) {
+    let app = app(&t).await;
+    let res = app.client.get(app.url("/")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let h = res.headers().clone();
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'") && !csp.contains("unsafe-inline")
+    );
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["referrer-policy"], "no-referrer");
+    assert_eq!(h["cache-control"], "no-store");
+    let body = res.text().await.unwrap();
+    assert!(body.contains("<html lang=\"fr\">"));
+    for link in ["/activate", "/recover", "/login", "/help"] {
+        assert!(body.contains(&format!("href=\"{link}\"")), "home links to {link}");
+    }
+    assert!(body.contains("Activer mon compte") && body.contains("Identifiants oubliés"));
+}
+
+async fn english_when_the_browser_prefers_it_or_asked_and_remembered(t: TestStore) {
+    let app = app(&t).await;
+    let body = app
+        .client
+        .get(app.url("/"))
+        .header("accept-language", "en-GB,en;q=0.9,fr;q=0.5")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains("<html lang=\"en\">") && body.contains("Activate my account"));
+
+    let res = app.client.get(app.url("/?lang=en")).send().await.unwrap();
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("lang=en") && cookie.contains("HttpOnly"), "{cookie}");
+    // The cookie jar now carries the choice, whatever the browser says.
+    let body = app.client.get(app.url("/")).header("accept-language", "fr").send().await.unwrap().text().await.unwrap();
+    assert!(body.contains("<html lang=\"en\">"));
+}
+
+async fn unknown_pages_are_a_calm_404(t: TestStore) {
+    let app = app(&t).await;
+    let res = app.client.get(app.url("/nowhere")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(res.text().await.unwrap().contains("Page introuvable"));
+}
+
+async fn the_stylesheet_is_cached_and_revalidated(t: TestStore) {
+    let app = app(&t).await;
+    let res = app.client.get(app.url("/static/sesame.css")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["cache-control"].to_str().unwrap().contains("max-age"));
+    let etag = res.headers()["etag"].clone();
+    let again = app.client.get(app.url("/static/sesame.css")).header("if-none-match", etag).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+}
+
+async fn oversized_bodies_are_refused(t: TestStore) {
+    let app = app(&t).await;
+    let res = app
+        .client
+        .post(app.url("/"))
+        .body(vec![b'a'; 17 * 1024])
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_client_error(), "{}", res.status());
+}
+
+on_both_stores!(
+    probes_answer,
+    home_is_french_by_default_with_the_contract_headers,
+    english_when_the_browser_prefers_it_or_asked_and_remembered,
+    unknown_pages_are_a_calm_404,
+    the_stylesheet_is_cached_and_revalidated,
+    oversized_bodies_are_refused,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_follows_the_database_through_an_outage() {
+    let mut proxy = common::CuttableProxy::start(common::postgres_addr()).await;
+    let (_schema, url) = common::postgres_via(proxy.port).await;
+    let store = sesame::store::connect(&url).await.unwrap();
+    let app = spawn_app(test_config(&url), store).await;
+    assert_eq!(app.client.get(app.url("/readyz")).send().await.unwrap().status(), StatusCode::OK);
+
+    proxy.cut();
+    let during = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(during.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), StatusCode::OK);
+
+    proxy.restore().await;
+    let mut recovered = false;
+    for _ in 0..50 {
+        if app.client.get(app.url("/readyz")).send().await.unwrap().status() == StatusCode::OK {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(recovered, "readyz recovers without a restart");
+}
