@@ -10,8 +10,11 @@ use lettre::message::Mailbox;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::domain::password_policy::PasswordPolicy;
+use crate::mail::worker::Pace;
+
 /// The keys read from `SESAME_*` variables; other `SESAME_` variables belong to someone else.
-const KEYS: [&str; 9] = [
+const KEYS: [&str; 12] = [
     "bind",
     "public_url",
     "trusted_proxies",
@@ -21,6 +24,9 @@ const KEYS: [&str; 9] = [
     "email_domain",
     "cookie_secure",
     "log_format",
+    "institution_name",
+    "wizard_timeout_minutes",
+    "rules_version",
 ];
 
 /// Keys as written in the TOML file; each maps to `SESAME_<KEY>` except `database_url`.
@@ -37,6 +43,10 @@ struct RawConfig {
     email_domain: String,
     cookie_secure: bool,
     log_format: String,
+    institution_name: String,
+    wizard_timeout_minutes: u32,
+    rules_version: String,
+    password_policy: PasswordPolicy,
 }
 
 impl Default for RawConfig {
@@ -52,6 +62,10 @@ impl Default for RawConfig {
             email_domain: "example.edu".into(),
             cookie_secure: true,
             log_format: "text".into(),
+            institution_name: "Université".into(),
+            wizard_timeout_minutes: 15,
+            rules_version: "2026-09".into(),
+            password_policy: PasswordPolicy::default(),
         }
     }
 }
@@ -75,6 +89,16 @@ pub struct Config {
     pub email_domain: String,
     pub cookie_secure: bool,
     pub log_format: LogFormat,
+    /// Shown in the header and given to the strength estimator as a guessable word.
+    pub institution_name: String,
+    /// Idle time after which an unfinished activation is forgotten.
+    pub wizard_timeout: time::Duration,
+    /// The version of the internal rules a person accepts, recorded with their account.
+    pub rules_version: String,
+    /// In the TOML file only, as a `[password_policy]` table; defaults are the seed's.
+    pub password_policy: PasswordPolicy,
+    /// How the outbox worker paces retries; not configurable, tests shorten it.
+    pub mail_pace: Pace,
 }
 
 impl std::fmt::Debug for Config {
@@ -199,7 +223,24 @@ impl Config {
             "json" => LogFormat::Json,
             other => return Err(invalid("log_format", format!("'{other}' is neither text nor json"))),
         };
+        if raw.institution_name.trim().is_empty() {
+            return Err(invalid("institution_name", "must not be empty"));
+        }
+        if !(1..=24 * 60).contains(&raw.wizard_timeout_minutes) {
+            return Err(invalid("wizard_timeout_minutes", "must be between 1 and 1440"));
+        }
+        if raw.rules_version.trim().is_empty() {
+            return Err(invalid("rules_version", "must not be empty"));
+        }
+        raw.password_policy
+            .validate()
+            .map_err(|e| ConfigError { variable: "password_policy".into(), message: e.to_string() })?;
         Ok(Self {
+            institution_name: raw.institution_name.trim().to_string(),
+            wizard_timeout: time::Duration::minutes(raw.wizard_timeout_minutes.into()),
+            rules_version: raw.rules_version.trim().to_string(),
+            password_policy: raw.password_policy,
+            mail_pace: Pace::default(),
             database_url,
             bind,
             public_url,
@@ -369,6 +410,23 @@ mod tests {
     fn a_typo_in_the_file_is_refused() {
         let err = load(&[], Some("bnd = \"x\""), Overrides::default()).expect_err("refused");
         assert!(err.to_string().contains("bnd"), "{err}");
+    }
+
+    #[test]
+    fn the_password_policy_comes_from_a_file_table_and_is_checked() {
+        let c = load(&[], Some("[password_policy]\nmin_length = 8\nhistory_depth = 5"), Overrides::default()).unwrap();
+        assert_eq!((c.password_policy.min_length, c.password_policy.history_depth), (8, 5));
+        assert_eq!(c.password_policy.max_length, 30, "unset keys keep the seed's values");
+        let err = load(&[], Some("[password_policy]\nmin_length = 40"), Overrides::default()).unwrap_err();
+        assert_eq!(err.variable, "password_policy");
+    }
+
+    #[test]
+    fn the_wizard_timeout_is_bounded() {
+        let c = load(&[("SESAME_WIZARD_TIMEOUT_MINUTES", "30")], None, Overrides::default()).unwrap();
+        assert_eq!(c.wizard_timeout, time::Duration::minutes(30));
+        let err = load(&[("SESAME_WIZARD_TIMEOUT_MINUTES", "0")], None, Overrides::default()).unwrap_err();
+        assert_eq!(err.variable, "SESAME_WIZARD_TIMEOUT_MINUTES");
     }
 
     #[test]

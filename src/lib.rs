@@ -4,6 +4,8 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod hashing;
+pub mod i18n;
+pub mod mail;
 pub mod store;
 pub mod telemetry;
 pub mod web;

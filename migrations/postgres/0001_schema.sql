@@ -23,7 +23,9 @@ CREATE TABLE people (
 CREATE TABLE accounts (
     person_id          BIGINT PRIMARY KEY REFERENCES people (id) ON DELETE CASCADE,
     password_hash      TEXT NOT NULL,
-    question           TEXT NOT NULL,
+    -- a proposed question's id, or 'custom' with the person's own wording
+    question_id        TEXT NOT NULL,
+    custom_question    TEXT,
     answer_hash        TEXT NOT NULL,
     sms_consent        BOOLEAN NOT NULL,
     phone              TEXT,
@@ -35,7 +37,8 @@ CREATE TABLE accounts (
     rules_accepted_at  TIMESTAMPTZ NOT NULL,
     activated_at       TIMESTAMPTZ NOT NULL,
     password_changed_at TIMESTAMPTZ NOT NULL,
-    CHECK (NOT sms_consent OR phone IS NOT NULL)
+    CHECK (NOT sms_consent OR phone IS NOT NULL),
+    CHECK (question_id <> 'custom' OR custom_question IS NOT NULL)
 );
 
 -- Kept when an account is reset, so a re-activation cannot reuse recent passwords.
@@ -76,7 +79,7 @@ CREATE TABLE mail_outbox (
     subject         TEXT NOT NULL,
     body_text       TEXT NOT NULL,
     attempts        INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at TIMESTAMPTZ NOT NULL,
+    next_attempt_at BIGINT NOT NULL, -- Unix seconds, compared the same way by both databases
     sent_at         TIMESTAMPTZ,
     last_error      TEXT
 );

@@ -161,7 +161,8 @@ async fn serve(config: Config, store: Arc<dyn Store>) -> ExitCode {
         }
     };
     println!("Sésame is listening on {} — open {}", config.bind, config.public_url);
-    match crate::web::serve(listener, config, store).await {
+    let state = crate::web::AppState::new(config, store);
+    match crate::web::serve(listener, state, crate::web::shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: the server stopped: {e}");

@@ -1,5 +1,6 @@
 //! Pure rules of the domain: parsing, checking and deciding, with no I/O.
 
+pub mod activation;
 pub mod birth_date;
 pub mod email;
 pub mod identifiers;
@@ -9,3 +10,4 @@ pub mod password_policy;
 pub mod person;
 pub mod phone;
 pub mod security_answer;
+pub mod throttle;

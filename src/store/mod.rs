@@ -11,6 +11,8 @@ use time::{Date, OffsetDateTime};
 
 use crate::domain::identifiers::{IdentificationMethod, Identifier};
 use crate::domain::import_plan::{DisabledBy, ExistingPerson, ImportPlan};
+use crate::domain::throttle::ThrottleRule;
+use tower_sessions::SessionStore;
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -109,11 +111,75 @@ fn identifier_column(method: IdentificationMethod) -> &'static str {
     }
 }
 
+/// Throttle counters idle this long are forgotten.
+const STALE_THROTTLE_SECS: i64 = 24 * 3600;
+
 /// What an import wrote.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ImportWritten {
     pub upserted: usize,
     pub disabled: usize,
+}
+
+/// An account as activation creates it.
+#[derive(Clone)]
+pub struct NewAccount {
+    pub person_id: i64,
+    pub password_hash: String,
+    pub question_id: String,
+    pub custom_question: Option<String>,
+    pub answer_hash: String,
+    pub phone: Option<String>,
+    pub sms_consent_at: OffsetDateTime,
+    pub photo_consent: bool,
+    pub photo_consent_at: OffsetDateTime,
+    pub rules_version: String,
+    pub at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for NewAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewAccount").field("person_id", &self.person_id).finish_non_exhaustive()
+    }
+}
+
+/// One line of the audit trail.
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    pub kind: &'static str,
+    pub actor: String,
+    pub person_id: Option<i64>,
+    pub client_addr: Option<String>,
+    pub detail: String,
+    pub at: OffsetDateTime,
+}
+
+/// A mail to leave through the outbox, already rendered.
+#[derive(Debug, Clone)]
+pub struct NewMail {
+    pub kind: &'static str,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+}
+
+/// A mail claimed by a sender for a while (its lease).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutboxMail {
+    pub id: i64,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub attempts: i32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    Activated,
+    /// Someone (perhaps this person in another tab) activated first.
+    AlreadyActive,
+    /// Disabled since identification.
+    Disabled,
 }
 
 /// The audit line an import leaves.
@@ -149,6 +215,48 @@ pub trait Store: Send + Sync + 'static {
     async fn find_person(&self, identifier: &Identifier) -> Result<Option<PersonRecord>>;
 
     async fn count_people(&self) -> Result<i64>;
+
+    async fn has_account(&self, person_id: i64) -> Result<bool>;
+
+    /// The newest `depth` password hashes of a person, newest first.
+    async fn password_history(&self, person_id: i64, depth: usize) -> Result<Vec<String>>;
+
+    /// Creates the account with its history entry, audit event and confirmation mail, all
+    /// in one transaction; nothing is written unless everything is.
+    async fn activate(
+        &self,
+        account: &NewAccount,
+        history_depth: usize,
+        audit: &AuditEvent,
+        mail: &NewMail,
+    ) -> Result<Activation>;
+
+    async fn audit(&self, event: &AuditEvent) -> Result<()>;
+
+    /// The end of the lock on `key` (Unix seconds) when it is locked at `now`.
+    async fn throttle_locked_until(&self, key: &str, now: i64) -> Result<Option<i64>>;
+
+    /// Counts a failure; returns the end of the lock when this failure reached the limit
+    /// or the key was already locked.
+    async fn throttle_failure(&self, key: &str, now: i64, rule: &ThrottleRule) -> Result<Option<i64>>;
+
+    async fn throttle_clear(&self, key: &str) -> Result<()>;
+
+    /// Claims up to `limit` due mails for `lease_secs`, so that no other sender takes them.
+    async fn claim_mail(&self, now: i64, lease_secs: i64, limit: i64) -> Result<Vec<OutboxMail>>;
+
+    async fn mail_sent(&self, id: i64, at: OffsetDateTime) -> Result<()>;
+
+    async fn mail_failed(&self, id: i64, error: &str, retry_at: i64) -> Result<()>;
+
+    /// Mails not yet sent.
+    async fn mail_backlog(&self) -> Result<i64>;
+
+    /// The session store on the same database, so sessions survive restarts and are shared by instances.
+    fn sessions(&self) -> Arc<dyn SessionStore>;
+
+    /// Removes expired sessions and stale throttle counters.
+    async fn delete_expired(&self, now: i64) -> Result<()>;
 }
 
 /// Opens the database named by the URL, failing fast when it does not answer.

@@ -58,3 +58,14 @@ pub async fn not_found(page: Page) -> Response {
         Err(e) => e.into_response(),
     }
 }
+
+#[derive(Template)]
+#[template(path = "forbidden.html")]
+struct Forbidden;
+
+/// 403 for a form without its session's CSRF token (often: a form left open across a restart
+/// of the browser, or a session that expired). Bilingual: the locale is not known yet here.
+pub fn forbidden() -> Response {
+    let body = Forbidden.render().unwrap_or_else(|_| "403".into());
+    (StatusCode::FORBIDDEN, Html(body)).into_response()
+}

@@ -1,4 +1,4 @@
-//! Language negotiation: `?lang=` (remembered in a cookie), then the cookie, then the browser's preference.
+//! Language negotiation per request: `?lang=` (remembered in a cookie), then the cookie, then the browser.
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
@@ -6,63 +6,10 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::AppState;
+pub use crate::i18n::Locale;
+use crate::i18n::from_accept_language;
 
 const COOKIE: &str = "lang";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Locale {
-    #[default]
-    Fr,
-    En,
-}
-
-impl Locale {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Fr => "fr",
-            Self::En => "en",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "fr" => Some(Self::Fr),
-            "en" => Some(Self::En),
-            _ => None,
-        }
-    }
-
-    /// The other language, for the switch link.
-    pub fn other(self) -> Self {
-        match self {
-            Self::Fr => Self::En,
-            Self::En => Self::Fr,
-        }
-    }
-
-    pub fn t(self, key: &str) -> String {
-        rust_i18n::t!(key, locale = self.as_str()).into_owned()
-    }
-}
-
-/// The language the browser prefers among ours, by q-value; French when it names neither.
-pub fn from_accept_language(header: &str) -> Locale {
-    let mut best: Option<(f32, Locale)> = None;
-    for item in header.split(',') {
-        let mut parts = item.split(';');
-        let tag = parts.next().unwrap_or("").trim();
-        let q =
-            parts.find_map(|p| p.trim().strip_prefix("q=")).and_then(|q| q.trim().parse::<f32>().ok()).unwrap_or(1.0);
-        let primary = tag.split('-').next().unwrap_or("");
-        if let Some(locale) = Locale::parse(primary)
-            && q > 0.0
-            && best.is_none_or(|(bq, _)| q > bq)
-        {
-            best = Some((q, locale));
-        }
-    }
-    best.map_or(Locale::Fr, |(_, l)| l)
-}
 
 fn from_query(query: Option<&str>) -> Option<Locale> {
     url::form_urlencoded::parse(query?.as_bytes()).find(|(k, _)| k == "lang").and_then(|(_, v)| Locale::parse(&v))
@@ -114,17 +61,6 @@ pub async fn negotiate(State(state): State<AppState>, mut request: Request, next
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn browser_preference_picks_the_highest_q_among_ours() {
-        assert_eq!(from_accept_language("en-US,en;q=0.9"), Locale::En);
-        assert_eq!(from_accept_language("de-DE,en;q=0.5,fr;q=0.8"), Locale::Fr);
-        assert_eq!(from_accept_language("fr-FR,fr;q=0.9,en;q=0.8"), Locale::Fr);
-        assert_eq!(from_accept_language("de,it"), Locale::Fr);
-        assert_eq!(from_accept_language("en;q=0"), Locale::Fr);
-        assert_eq!(from_accept_language(""), Locale::Fr);
-        assert_eq!(from_accept_language("*;q=0.1, EN-gb"), Locale::En);
-    }
 
     #[test]
     fn query_choice_is_read_case_insensitively_and_junk_ignored() {

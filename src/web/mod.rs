@@ -1,12 +1,16 @@
 //! The HTTP layer: one router per journey, shared middleware, and the server loop.
 
+mod activate;
 mod assets;
 pub mod client;
 mod error;
+pub mod form;
 mod health;
 mod home;
 pub mod i18n;
 mod page;
+mod pages;
+mod session;
 
 use std::sync::Arc;
 
@@ -15,7 +19,11 @@ use axum::http::{HeaderName, HeaderValue, header};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use tokio::sync::{Notify, watch};
+
 use crate::config::Config;
+use crate::hashing::Hasher;
+use crate::mail;
 use crate::store::Store;
 
 pub use error::AppError;
@@ -27,18 +35,30 @@ const BODY_LIMIT: usize = 16 * 1024;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub config: Arc<Config>,
+    pub hasher: Hasher,
+    /// Rung when a mail is queued, so the outbox worker sends it at once.
+    pub outbox: Arc<Notify>,
+}
+
+impl AppState {
+    pub fn new(config: Config, store: Arc<dyn Store>) -> Self {
+        Self { store, config: Arc::new(config), hasher: Hasher::owasp(), outbox: Arc::default() }
+    }
 }
 
 /// The whole application, mounted under the public URL's path prefix.
-pub fn app(config: Config, store: Arc<dyn Store>) -> Router {
-    let base = config.base_path().to_string();
-    let state = AppState { store, config: Arc::new(config) };
+pub fn app(state: AppState) -> Router {
+    let base = state.config.base_path().to_string();
+    let sessions = session::layer(&state.config, state.store.sessions());
     let routes = Router::new()
         .merge(home::router())
+        .merge(pages::router())
+        .merge(activate::router())
         .merge(health::router())
         .merge(assets::router())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), i18n::negotiate))
+        .layer(sessions)
         .with_state(state);
     let routes = if base.is_empty() { routes } else { Router::new().nest(&base, routes) };
     security_headers(routes).layer(RequestBodyLimitLayer::new(BODY_LIMIT))
@@ -62,15 +82,49 @@ fn security_headers(router: Router) -> Router {
     })
 }
 
-/// Serves until SIGINT or SIGTERM, then lets requests in flight finish.
-pub async fn serve(listener: tokio::net::TcpListener, config: Config, store: Arc<dyn Store>) -> std::io::Result<()> {
-    let app = app(config, store);
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+/// Serves with the outbox worker and the clean-up task until `shutdown` completes, then
+/// lets requests in flight and the mail being sent finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let transport = mail::Transport::from_config(&state.config).map_err(std::io::Error::other)?;
+    let (stop, stopped) = watch::channel(false);
+    let worker = mail::worker::Worker {
+        store: state.store.clone(),
+        transport,
+        from: state.config.mail_from.clone(),
+        domain: state.config.email_domain.clone(),
+        pace: state.config.mail_pace,
+        wake: state.outbox.clone(),
+    };
+    let worker = tokio::spawn(worker.run(stopped.clone()));
+    let cleanup = tokio::spawn(clean_up(state.store.clone(), stopped));
+    let app = app(state);
+    let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await;
+    let _ = stop.send(true);
+    let _ = tokio::join!(worker, cleanup);
+    served
 }
 
-async fn shutdown_signal() {
+/// Expired sessions and stale counters go, once a minute.
+async fn clean_up(store: Arc<dyn Store>, mut stop: watch::Receiver<bool>) {
+    loop {
+        if let Err(e) = store.delete_expired(time::OffsetDateTime::now_utc().unix_timestamp()).await {
+            tracing::warn!(error = %e, "clean-up of expired sessions failed");
+        }
+        tokio::select! {
+            () = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -10,6 +10,7 @@ use super::error::AppError;
 use super::i18n::Locale;
 
 /// The context every page is rendered with.
+#[derive(Debug, Clone)]
 pub struct Page {
     pub locale: Locale,
     /// The public URL's path prefix ("" or "/sesame"), for every link and form action.
@@ -21,6 +22,10 @@ pub struct Page {
 impl Page {
     pub fn t(&self, key: &str) -> String {
         self.locale.t(key)
+    }
+
+    pub fn t_with(&self, key: &str, params: &[(&str, String)]) -> String {
+        self.locale.t_with(key, params)
     }
 
     pub fn lang(&self) -> &'static str {

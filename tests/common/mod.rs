@@ -83,38 +83,51 @@ macro_rules! on_both_stores {
     };
 }
 
+/// Defaults, with cookies usable over plain HTTP and mail written to a folder of the test's own.
 pub fn test_config(database_url: &str) -> Config {
     let mut config = Config::defaults();
     config.cookie_secure = false;
     config.database_url = database_url.to_string();
+    config.mail_dir = std::env::temp_dir().join(format!("sesame-mail-{}", uuid::Uuid::new_v4().simple()));
+    config.mail_pace = sesame::mail::worker::Pace {
+        poll: std::time::Duration::from_millis(100),
+        first_backoff_secs: 1,
+        max_backoff_secs: 2,
+        lease_secs: 30,
+    };
     config
 }
 
-/// The real application, served on a random local port.
+/// The real application with its outbox worker, served on a random local port.
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
+    pub store: Arc<dyn Store>,
 }
 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
+
+    /// Another browser: its own cookie jar.
+    pub fn new_client(&self) -> reqwest::Client {
+        browser()
+    }
+}
+
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client")
 }
 
 pub async fn spawn_app(config: Config, store: Arc<dyn Store>) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let app = sesame::app(config, store);
+    let state = sesame::AppState::new(config, store.clone());
     tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.expect("serve");
+        sesame::web::serve(listener, state, std::future::pending()).await.expect("serve");
     });
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    TestApp { addr, client }
+    TestApp { addr, client: browser(), store }
 }
 
 /// A TCP relay between the application and PostgreSQL that a test can cut and restore,

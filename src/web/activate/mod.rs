@@ -1,0 +1,97 @@
+//! The activation wizard: identify, question joker, SMS, photo, password, done.
+
+mod identify;
+mod password;
+mod steps;
+
+use askama::Template;
+use axum::Router;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use time::OffsetDateTime;
+use tower_sessions::Session;
+
+use super::AppState;
+use super::error::AppError;
+use super::form::session_error;
+use super::page::{Page, render};
+use crate::domain::activation::{Activated, Step, Wizard};
+
+const WIZARD: &str = "activation";
+const ACTIVATED: &str = "activation_done";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/activate", get(identify::choose))
+        .route("/activate/identify", get(identify::show).post(identify::submit))
+        .route("/activate/question", get(steps::question_show).post(steps::question_submit))
+        .route("/activate/sms", get(steps::sms_show).post(steps::sms_submit))
+        .route("/activate/photo", get(steps::photo_show).post(steps::photo_submit))
+        .route("/activate/password", get(password::show).post(password::submit))
+        .route("/activate/done", get(password::done))
+}
+
+/// 303 to a page of ours (never to a user-supplied target).
+pub fn see_other(page: &Page, path: &str) -> Response {
+    Redirect::to(&page.url(path)).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "activate/expired.html")]
+struct Expired {
+    page: Page,
+}
+
+/// The wizard of this session when it may show `step`; otherwise the answer to give instead:
+/// a 303 to the first step not done, or the page saying the wizard expired.
+pub async fn enter(
+    session: &Session,
+    state: &AppState,
+    page: Page,
+    step: Step,
+) -> Result<Result<(Wizard, Page), Response>, AppError> {
+    let Some(mut wizard) = session.get::<Wizard>(WIZARD).await.map_err(session_error)? else {
+        return Ok(Err(see_other(&page, Step::Identify.path())));
+    };
+    let now = OffsetDateTime::now_utc();
+    if wizard.expired(now, state.config.wizard_timeout) {
+        session.remove::<Wizard>(WIZARD).await.map_err(session_error)?;
+        return Ok(Err(render(&Expired { page })?));
+    }
+    if let Err(first_missing) = wizard.allows(step) {
+        return Ok(Err(see_other(&page, first_missing.path())));
+    }
+    wizard.last_seen = now;
+    save(session, &wizard).await?;
+    Ok(Ok((wizard, page)))
+}
+
+pub async fn save(session: &Session, wizard: &Wizard) -> Result<(), AppError> {
+    session.insert(WIZARD, wizard).await.map_err(session_error)
+}
+
+/// Ends the wizard and keeps what the confirmation page shows.
+pub async fn finish(session: &Session, activated: &Activated) -> Result<(), AppError> {
+    session.remove::<Wizard>(WIZARD).await.map_err(session_error)?;
+    session.insert(ACTIVATED, activated).await.map_err(session_error)
+}
+
+pub async fn activated(session: &Session) -> Result<Option<Activated>, AppError> {
+    session.get::<Activated>(ACTIVATED).await.map_err(session_error)
+}
+
+pub async fn forget_wizard(session: &Session) -> Result<(), AppError> {
+    session.remove::<Wizard>(WIZARD).await.map_err(session_error).map(drop)
+}
+
+/// The progress bar of a step, as the templates show it.
+pub struct Progress {
+    pub percent: u8,
+    pub previous: Option<&'static str>,
+}
+
+impl Progress {
+    pub fn of(step: Step) -> Self {
+        Self { percent: step.progress(), previous: step.previous().map(Step::path) }
+    }
+}

@@ -1,0 +1,300 @@
+//! Steps 3 to 5: the question joker, SMS alerts and the use of one's photo.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+use secrecy::SecretString;
+use serde::Deserialize;
+use time::OffsetDateTime;
+use tower_sessions::Session;
+
+use super::identify::unprocessable;
+use super::{Progress, enter, save, see_other};
+use crate::domain::activation::{PhotoChoice, QuestionChoice, SmsChoice, Step, Wizard};
+use crate::domain::birth_date::BirthDate;
+use crate::domain::phone::MobileNumber;
+use crate::domain::security_answer::{
+    CUSTOM_QUESTION_ID, SecurityAnswer, SecurityQuestion, default_questions, find_proposed_question,
+};
+use crate::web::AppState;
+use crate::web::error::AppError;
+use crate::web::form::{CsrfForm, FieldErrors, csrf_token};
+use crate::web::page::{Page, render};
+
+/// The proposed questions as (id, text) in the page's language.
+pub fn proposed_questions(page: &Page) -> Vec<(&'static str, String)> {
+    default_questions().into_iter().map(|q| (q.id, page.t(q.key))).collect()
+}
+
+#[derive(Template)]
+#[template(path = "activate/question.html")]
+pub struct QuestionForm {
+    pub page: Page,
+    pub csrf: String,
+    pub progress: Progress,
+    pub questions: Vec<(&'static str, String)>,
+    pub selected: String,
+    pub custom_question: String,
+    /// An answer is already saved for the selected question: leaving the field empty keeps it.
+    pub answer_saved: bool,
+    pub errors: FieldErrors,
+}
+
+pub async fn question_show(State(state): State<AppState>, session: Session, page: Page) -> Result<Response, AppError> {
+    let (wizard, page) = match enter(&session, &state, page, Step::Question).await? {
+        Ok(entered) => entered,
+        Err(response) => return Ok(response),
+    };
+    let csrf = csrf_token(&session).await?;
+    let chosen = wizard.question.as_ref();
+    render(&QuestionForm {
+        questions: proposed_questions(&page),
+        page,
+        csrf,
+        progress: Progress::of(Step::Question),
+        selected: chosen.map_or_else(String::new, |q| q.question_id.clone()),
+        custom_question: chosen.and_then(|q| q.custom_question.clone()).unwrap_or_default(),
+        answer_saved: chosen.is_some(),
+        errors: FieldErrors::default(),
+    })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct QuestionFields {
+    question: String,
+    custom_question: String,
+    answer: String,
+}
+
+/// The answer typed now, or the hash of the one saved earlier in this wizard.
+enum Answer {
+    New(SecurityAnswer),
+    Kept(String),
+}
+
+/// Personal data the answer may not be: what someone who knows the person's papers knows.
+pub fn forbidden_answers(wizard: &Wizard) -> Vec<String> {
+    let p = &wizard.person;
+    let born = BirthDate::from_date(p.birth_date);
+    vec![p.identifier.clone(), p.uid.clone(), p.login.clone(), born.to_french(), born.to_iso()]
+}
+
+pub async fn question_submit(
+    State(state): State<AppState>,
+    session: Session,
+    page: Page,
+    CsrfForm(fields): CsrfForm<QuestionFields>,
+) -> Result<Response, AppError> {
+    let (mut wizard, page) = match enter(&session, &state, page, Step::Question).await? {
+        Ok(entered) => entered,
+        Err(response) => return Ok(response),
+    };
+    let mut errors = FieldErrors::default();
+    let question_id = fields.question.trim();
+    let custom = if question_id == CUSTOM_QUESTION_ID {
+        SecurityQuestion::parse(&fields.custom_question)
+            .map(|q| Some(q.as_str().to_string()))
+            .map_err(|e| errors.add("custom_question", page.t_with(e.code(), &e.params())))
+            .ok()
+    } else if find_proposed_question(question_id).is_some() {
+        Some(None)
+    } else {
+        errors.add("question", page.t("question.choose"));
+        None
+    };
+    // Going back and forth keeps the saved answer when the question did not change.
+    let kept = wizard.question.as_ref().filter(|q| {
+        fields.answer.trim().is_empty()
+            && q.question_id == question_id
+            && custom.as_ref().is_some_and(|c| *c == q.custom_question)
+    });
+    let answer = match kept {
+        Some(q) => Some(Answer::Kept(q.answer_hash.clone())),
+        None => {
+            let forbidden = forbidden_answers(&wizard);
+            let forbidden: Vec<&str> = forbidden.iter().map(String::as_str).collect();
+            SecurityAnswer::parse(&fields.answer, &forbidden)
+                .map(Answer::New)
+                .map_err(|e| errors.add("answer", page.t_with(e.code(), &e.params())))
+                .ok()
+        }
+    };
+    let (Some(custom_question), Some(answer)) = (custom, answer) else {
+        let csrf = csrf_token(&session).await?;
+        return unprocessable(&QuestionForm {
+            questions: proposed_questions(&page),
+            page,
+            csrf,
+            progress: Progress::of(Step::Question),
+            selected: question_id.to_string(),
+            custom_question: fields.custom_question,
+            answer_saved: wizard.question.is_some(),
+            errors,
+        });
+    };
+    let answer_hash = match answer {
+        Answer::New(answer) => {
+            state.hasher.hash(&SecretString::from(answer.as_str().to_owned())).await.map_err(anyhow::Error::from)?
+        }
+        Answer::Kept(hash) => hash,
+    };
+    wizard.question = Some(QuestionChoice { question_id: question_id.to_string(), custom_question, answer_hash });
+    save(&session, &wizard).await?;
+    Ok(see_other(&page, Step::Sms.path()))
+}
+
+#[derive(Template)]
+#[template(path = "activate/sms.html")]
+pub struct SmsForm {
+    pub page: Page,
+    pub csrf: String,
+    pub progress: Progress,
+    pub consent: String,
+    pub phone: String,
+    pub errors: FieldErrors,
+}
+
+pub async fn sms_show(State(state): State<AppState>, session: Session, page: Page) -> Result<Response, AppError> {
+    let (wizard, page) = match enter(&session, &state, page, Step::Sms).await? {
+        Ok(entered) => entered,
+        Err(response) => return Ok(response),
+    };
+    let csrf = csrf_token(&session).await?;
+    let (consent, phone) = match &wizard.sms {
+        Some(SmsChoice { phone: Some(p), .. }) => ("yes", p.clone()),
+        Some(SmsChoice { phone: None, .. }) => ("no", String::new()),
+        None => ("", String::new()),
+    };
+    render(&SmsForm {
+        page,
+        csrf,
+        progress: Progress::of(Step::Sms),
+        consent: consent.into(),
+        phone,
+        errors: FieldErrors::default(),
+    })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SmsFields {
+    sms_consent: String,
+    phone: String,
+}
+
+/// Yes with a valid mobile number, or no; the same rules in activation and preferences.
+pub fn parse_sms(page: &Page, consent: &str, phone: &str, errors: &mut FieldErrors) -> Option<Option<String>> {
+    match consent {
+        "yes" => MobileNumber::parse(phone)
+            .map(|m| Some(m.as_e164().to_string()))
+            .map_err(|e| errors.add("phone", page.t(e.code())))
+            .ok(),
+        "no" => Some(None),
+        _ => {
+            errors.add("sms_consent", page.t("sms.choose"));
+            None
+        }
+    }
+}
+
+pub async fn sms_submit(
+    State(state): State<AppState>,
+    session: Session,
+    page: Page,
+    CsrfForm(fields): CsrfForm<SmsFields>,
+) -> Result<Response, AppError> {
+    let (mut wizard, page) = match enter(&session, &state, page, Step::Sms).await? {
+        Ok(entered) => entered,
+        Err(response) => return Ok(response),
+    };
+    let mut errors = FieldErrors::default();
+    let Some(phone) = parse_sms(&page, fields.sms_consent.as_str(), &fields.phone, &mut errors) else {
+        let csrf = csrf_token(&session).await?;
+        return unprocessable(&SmsForm {
+            page,
+            csrf,
+            progress: Progress::of(Step::Sms),
+            consent: fields.sms_consent,
+            phone: fields.phone,
+            errors,
+        });
+    };
+    wizard.sms = Some(SmsChoice { phone, at: OffsetDateTime::now_utc() });
+    save(&session, &wizard).await?;
+    Ok(see_other(&page, Step::Photo.path()))
+}
+
+#[derive(Template)]
+#[template(path = "activate/photo.html")]
+pub struct PhotoForm {
+    pub page: Page,
+    pub csrf: String,
+    pub progress: Progress,
+    pub consent: String,
+    pub errors: FieldErrors,
+}
+
+pub async fn photo_show(State(state): State<AppState>, session: Session, page: Page) -> Result<Response, AppError> {
+    let (wizard, page) = match enter(&session, &state, page, Step::Photo).await? {
+        Ok(entered) => entered,
+        Err(response) => return Ok(response),
+    };
+    let csrf = csrf_token(&session).await?;
+    let consent = match &wizard.photo {
+        Some(PhotoChoice { consent: true, .. }) => "yes",
+        Some(PhotoChoice { consent: false, .. }) => "no",
+        None => "",
+    };
+    render(&PhotoForm {
+        page,
+        csrf,
+        progress: Progress::of(Step::Photo),
+        consent: consent.into(),
+        errors: FieldErrors::default(),
+    })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PhotoFields {
+    photo_consent: String,
+}
+
+/// "yes" or "no"; anything else is a question left unanswered.
+pub fn parse_yes_no(page: &Page, field: &'static str, value: &str, errors: &mut FieldErrors) -> Option<bool> {
+    match value {
+        "yes" => Some(true),
+        "no" => Some(false),
+        _ => {
+            errors.add(field, page.t("form.choose_yes_no"));
+            None
+        }
+    }
+}
+
+pub async fn photo_submit(
+    State(state): State<AppState>,
+    session: Session,
+    page: Page,
+    CsrfForm(fields): CsrfForm<PhotoFields>,
+) -> Result<Response, AppError> {
+    let (mut wizard, page) = match enter(&session, &state, page, Step::Photo).await? {
+        Ok(entered) => entered,
+        Err(response) => return Ok(response),
+    };
+    let mut errors = FieldErrors::default();
+    let Some(consent) = parse_yes_no(&page, "photo_consent", &fields.photo_consent, &mut errors) else {
+        let csrf = csrf_token(&session).await?;
+        return unprocessable(&PhotoForm {
+            page,
+            csrf,
+            progress: Progress::of(Step::Photo),
+            consent: fields.photo_consent,
+            errors,
+        });
+    };
+    wizard.photo = Some(PhotoChoice { consent, at: OffsetDateTime::now_utc() });
+    save(&session, &wizard).await?;
+    Ok(see_other(&page, Step::Password.path()))
+}

@@ -1,0 +1,440 @@
+//! The activation wizard over real HTTP, on SQLite and on PostgreSQL.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{TestApp, TestStore, spawn_app, test_config};
+use reqwest::{Client, StatusCode};
+use sesame::cli::import::{Options, import_lines, parse_csv};
+
+const PEOPLE: &str = "uid,category,given_name,family_name,birth_date,staff_number,student_number,ine
+100001,staff,Élodie,Le Bœuf,14/07/1985,12345,,
+100002,student,Jean,Dupont,02/03/2004,,22001234,1234567890A
+100003,staff,Ana,Lima,01/01/1990,777,,
+";
+pub const GOOD_PASSWORD: &str = "Vélo-Rouge-Lune-42";
+
+pub async fn seeded(t: &TestStore, config: sesame::config::Config) -> TestApp {
+    let today = time::OffsetDateTime::now_utc().date();
+    let (lines, _) = parse_csv(PEOPLE.as_bytes(), today).unwrap();
+    import_lines(t.store.as_ref(), lines, "example.edu", Options::default()).await.unwrap();
+    spawn_app(config, t.store.clone()).await
+}
+
+async fn app(t: &TestStore) -> TestApp {
+    seeded(t, test_config(&t.url)).await
+}
+
+/// The CSRF token of a page's form.
+pub fn csrf(body: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = body.find(marker).expect("a form with a CSRF token") + marker.len();
+    body[start..].split('"').next().unwrap().to_string()
+}
+
+pub async fn get(client: &Client, app: &TestApp, path: &str) -> (StatusCode, String) {
+    let res = client.get(app.url(path)).send().await.unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+/// Posts a form with the token of the page at `form_page`; returns status, Location and body.
+pub async fn post(
+    client: &Client,
+    app: &TestApp,
+    form_page: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String, String) {
+    let (_, page) = get(client, app, form_page).await;
+    let token = csrf(&page);
+    let mut all = vec![("csrf_token", token.as_str())];
+    all.extend_from_slice(fields);
+    let res = client.post(app.url(action)).form(&all).send().await.unwrap();
+    let location = res.headers().get("location").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    (res.status(), location, res.text().await.unwrap())
+}
+
+pub async fn identify(
+    client: &Client,
+    app: &TestApp,
+    method: &str,
+    id: &str,
+    born: &str,
+) -> (StatusCode, String, String) {
+    let page = format!("/activate/identify?method={method}");
+    post(client, app, &page, &page, &[("method", method), ("identifier", id), ("birth_date", born)]).await
+}
+
+/// Walks every step before the password with valid answers.
+pub async fn up_to_password(client: &Client, app: &TestApp) {
+    let (s, l, _) = identify(client, app, "staff_number", "12345", "14/07/1985").await;
+    assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/activate/question"));
+    let q = [("question", "first_pet"), ("custom_question", ""), ("answer", "Crème  Brûlée")];
+    let (s, l, _) = post(client, app, "/activate/question", "/activate/question", &q).await;
+    assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/activate/sms"));
+    let sms = [("sms_consent", "yes"), ("phone", "06 12 34 56 78")];
+    let (s, l, _) = post(client, app, "/activate/sms", "/activate/sms", &sms).await;
+    assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/activate/photo"));
+    let (s, l, _) = post(client, app, "/activate/photo", "/activate/photo", &[("photo_consent", "no")]).await;
+    assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/activate/password"));
+}
+
+async fn post_password(
+    client: &Client,
+    app: &TestApp,
+    password: &str,
+    confirm: &str,
+    accept: bool,
+) -> (StatusCode, String, String) {
+    let mut fields = vec![("password", password), ("password_confirm", confirm)];
+    if accept {
+        fields.push(("accept_rules", "on"));
+    }
+    post(client, app, "/activate/password", "/activate/password", &fields).await
+}
+
+fn without_tokens(body: &str) -> String {
+    body.lines().filter(|l| !l.contains("csrf_token")).collect::<Vec<_>>().join("\n")
+}
+
+async fn mail_files(dir: &std::path::Path, at_least: usize) -> Vec<String> {
+    for _ in 0..100 {
+        let found: Vec<String> = std::fs::read_dir(dir)
+            .map(|d| d.filter_map(Result::ok).map(|e| std::fs::read_to_string(e.path()).unwrap_or_default()).collect())
+            .unwrap_or_default();
+        if found.len() >= at_least {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Vec::new()
+}
+
+async fn a_whole_activation_ends_on_the_confirmation_and_a_mail(t: TestStore) {
+    let config = test_config(&t.url);
+    let mail_dir = config.mail_dir.clone();
+    let app = seeded(&t, config).await;
+    let c = &app.client;
+    let (status, body) = get(c, &app, "/activate").await;
+    assert_eq!(status, StatusCode::OK);
+    for method in ["student_number", "ine", "staff_number", "uid"] {
+        assert!(body.contains(&format!("/activate/identify?method={method}")), "{method}");
+    }
+    up_to_password(c, &app).await;
+    let (_, page) = get(c, &app, "/activate/password").await;
+    assert!(page.contains("12") && page.contains("30") && page.contains("règlement intérieur"));
+    assert!(page.contains("value=\"90\""), "progress 90%");
+    let (s, l, _) = post_password(c, &app, GOOD_PASSWORD, GOOD_PASSWORD, true).await;
+    assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/activate/done"));
+    let (s, done) = get(c, &app, "/activate/done").await;
+    assert_eq!(s, StatusCode::OK);
+    for expected in ["elodie.leboeuf", "100001", "elodie.leboeuf@example.edu", "Correctement enregistré", "wifi"] {
+        assert!(done.contains(expected), "done page shows {expected}");
+    }
+    let person = app
+        .store
+        .find_person(
+            &sesame::domain::identifiers::Identifier::parse(
+                sesame::domain::identifiers::IdentificationMethod::Uid,
+                "100001",
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(app.store.has_account(person.id).await.unwrap());
+    let history = app.store.password_history(person.id, 3).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert!(history[0].starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+
+    let mails = mail_files(&mail_dir, 1).await;
+    assert_eq!(mails.len(), 1, "exactly one confirmation mail");
+    assert!(mails[0].contains("elodie.leboeuf") && !mails[0].contains(GOOD_PASSWORD));
+    // The wizard is over: its steps lead back to the start.
+    let res = c.get(app.url("/activate/password")).send().await.unwrap();
+    assert_eq!(res.headers()["location"], "/activate");
+}
+
+async fn unknown_identifier_and_wrong_birth_date_look_the_same(t: TestStore) {
+    let app = app(&t).await;
+    let (s1, _, unknown) = identify(&app.new_client(), &app, "staff_number", "99999", "14/07/1985").await;
+    let (s2, _, wrong_date) = identify(&app.new_client(), &app, "staff_number", "12345", "15/07/1985").await;
+    assert_eq!((s1, s2), (StatusCode::UNPROCESSABLE_ENTITY, StatusCode::UNPROCESSABLE_ENTITY));
+    let (unknown, wrong_date) = (without_tokens(&unknown), without_tokens(&wrong_date));
+    // Only the typed values differ; put them equal and the pages must be identical.
+    assert_eq!(unknown.replace("99999", "12345").replace("14/07/1985", "15/07/1985"), wrong_date);
+    assert!(wrong_date.contains("aria-invalid=\"true\"") && wrong_date.contains("identifier-error"));
+}
+
+async fn field_errors_come_back_with_values_kept(t: TestStore) {
+    let app = app(&t).await;
+    let (s, _, body) = identify(&app.client, &app, "ine", "12AB", "31/02/1990").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("value=\"12AB\"") && body.contains("value=\"31/02/1990\""));
+    assert!(body.contains("id=\"identifier-error\"") && body.contains("id=\"birth_date-error\""));
+    assert!(body.contains("href=\"#identifier\"") && body.contains("href=\"#birth_date\""), "summary links to fields");
+}
+
+async fn steps_asked_too_early_redirect_to_the_first_missing_one(t: TestStore) {
+    let app = app(&t).await;
+    for path in ["/activate/question", "/activate/sms", "/activate/photo", "/activate/password", "/activate/done"] {
+        let res = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(res.headers()["location"], "/activate", "{path}");
+    }
+    identify(&app.client, &app, "staff_number", "12345", "14/07/1985").await;
+    for path in ["/activate/sms", "/activate/photo", "/activate/password"] {
+        let res = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.headers()["location"], "/activate/question", "{path}");
+    }
+    let res = app.client.post(app.url("/activate/password")).form(&[("csrf_token", "x")]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "a bad token is refused before anything else");
+}
+
+async fn previous_keeps_the_values(t: TestStore) {
+    let app = app(&t).await;
+    up_to_password(&app.client, &app).await;
+    let (_, sms) = get(&app.client, &app, "/activate/sms").await;
+    assert!(sms.contains("value=\"+33612345678\"") && sms.contains("value=\"yes\" checked"));
+    let (_, q) = get(&app.client, &app, "/activate/question").await;
+    assert!(q.contains("value=\"first_pet\" selected"));
+    // The saved answer is kept when the field is left empty.
+    let (s, l, _) = post(
+        &app.client,
+        &app,
+        "/activate/question",
+        "/activate/question",
+        &[("question", "first_pet"), ("answer", "")],
+    )
+    .await;
+    assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/activate/sms"));
+    let (_, photo) = get(&app.client, &app, "/activate/photo").await;
+    assert!(photo.contains("value=\"no\" checked"));
+}
+
+async fn csrf_is_required_on_every_form(t: TestStore) {
+    let app = app(&t).await;
+    get(&app.client, &app, "/activate/identify?method=uid").await;
+    for token in [None, Some("forged")] {
+        let mut form = vec![("method", "uid"), ("identifier", "100001"), ("birth_date", "14/07/1985")];
+        if let Some(t) = token {
+            form.push(("csrf_token", t));
+        }
+        let res = app.client.post(app.url("/activate/identify?method=uid")).form(&form).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    }
+    let stranger = app.new_client();
+    let (_, page) = get(&app.client, &app, "/activate/identify?method=uid").await;
+    let token = csrf(&page);
+    let form =
+        [("csrf_token", token.as_str()), ("method", "uid"), ("identifier", "100001"), ("birth_date", "14/07/1985")];
+    let res = stranger.post(app.url("/activate/identify?method=uid")).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "a token from another session is worthless");
+}
+
+fn session_cookie(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("sesame_session="))
+        .map(|c| c.split(';').next().unwrap().to_string())
+}
+
+async fn the_session_id_changes_on_identification(t: TestStore) {
+    let app = app(&t).await;
+    let res = app.client.get(app.url("/activate/identify?method=staff_number")).send().await.unwrap();
+    let before = session_cookie(&res).expect("a session cookie for the CSRF token");
+    let header = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect::<Vec<_>>()
+        .join(" | ");
+    assert!(header.contains("HttpOnly") && header.contains("SameSite=Lax") && header.contains("Path=/"), "{header}");
+    assert!(!header.contains("Secure"), "configured off");
+    let page = res.text().await.unwrap();
+    let form = [
+        ("csrf_token", csrf(&page)),
+        ("method", "staff_number".into()),
+        ("identifier", "12345".into()),
+        ("birth_date", "14/07/1985".into()),
+    ];
+    let res = app.client.post(app.url("/activate/identify?method=staff_number")).form(&form).send().await.unwrap();
+    let after = session_cookie(&res).expect("a new cookie on identification");
+    assert_ne!(before, after);
+    // The old id opens nothing.
+    let fixed = app.new_client();
+    let res = fixed.get(app.url("/activate/question")).header("cookie", before).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}
+
+async fn five_failures_lock_an_identifier_whether_or_not_it_exists(t: TestStore) {
+    let app = app(&t).await;
+    for (id, born) in [("12345", "01/01/2000"), ("55555", "01/01/2000")] {
+        for attempt in 1..=5 {
+            let (s, _, _) = identify(&app.new_client(), &app, "staff_number", id, born).await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{id}: attempt {attempt}");
+        }
+        let client = app.new_client();
+        let page = "/activate/identify?method=staff_number";
+        let (_, form) = get(&client, &app, page).await;
+        let fields = [
+            ("csrf_token", csrf(&form)),
+            ("method", "staff_number".into()),
+            ("identifier", id.into()),
+            ("birth_date", "14/07/1985".into()),
+        ];
+        let res = client.post(app.url(page)).form(&fields).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "{id}: locked, even with the right date");
+        let retry: i64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((800..=900).contains(&retry), "{retry}");
+        assert!(res.text().await.unwrap().contains("15 minutes"));
+    }
+    // Other identifiers are not affected.
+    let (s, _, _) = identify(&app.new_client(), &app, "staff_number", "777", "01/01/1990").await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+}
+
+async fn twenty_failures_from_one_address_turn_it_away(t: TestStore) {
+    let app = app(&t).await;
+    for i in 0..20 {
+        let (s, _, _) = identify(&app.client, &app, "uid", &format!("nobody{i}"), "01/01/2000").await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "attempt {i}");
+    }
+    let (s, _, _) = identify(&app.client, &app, "uid", "100003", "01/01/1990").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+}
+
+async fn every_broken_password_rule_is_named(t: TestStore) {
+    let app = app(&t).await;
+    up_to_password(&app.client, &app).await;
+    let cases = [
+        ("Court-1a", "12"),
+        ("Beaucoup-Trop-Long-Mot-De-Passe-1", "30"),
+        ("VELO-ROUGE-LUNE-42", "minuscule"),
+        ("velo-rouge-lune-42", "majuscule"),
+        ("Velo-Rouge-Lune-Bleue", "chiffre"),
+        ("VeloRougeLune42x", "caractère spécial"),
+        ("Velo Rouge Lune 42!", "espace"),
+        ("Elodie.Leboeuf-2x!", "login"),
+        ("Password2024!", "devin"),
+    ];
+    for (password, says) in cases {
+        let (s, _, body) = post_password(&app.client, &app, password, password, true).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{password}");
+        assert!(body.contains("password-error"), "{password}");
+        assert!(body.to_lowercase().contains(says), "{password}: expected a message about {says}");
+        assert!(!body.contains(password), "a password is never sent back");
+    }
+    let (s, _, body) = post_password(&app.client, &app, GOOD_PASSWORD, "autre-chose", false).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("password_confirm-error") && body.contains("accept_rules-error"));
+}
+
+async fn two_sessions_finishing_at_once_make_one_account(t: TestStore) {
+    let app = app(&t).await;
+    let (a, b) = (app.new_client(), app.new_client());
+    up_to_password(&a, &app).await;
+    up_to_password(&b, &app).await;
+    let ((sa, la, body_a), (sb, lb, body_b)) = tokio::join!(
+        post_password(&a, &app, GOOD_PASSWORD, GOOD_PASSWORD, true),
+        post_password(&b, &app, GOOD_PASSWORD, GOOD_PASSWORD, true)
+    );
+    let outcomes = [(sa, la, body_a), (sb, lb, body_b)];
+    let done = outcomes.iter().filter(|(s, l, _)| *s == StatusCode::SEE_OTHER && l == "/activate/done").count();
+    let already = outcomes.iter().filter(|(s, _, b)| *s == StatusCode::OK && b.contains("déjà activé")).count();
+    assert_eq!((done, already), (1, 1), "{:?}", outcomes.iter().map(|o| (o.0, o.1.clone())).collect::<Vec<_>>());
+    let id = sesame::domain::identifiers::Identifier::parse(
+        sesame::domain::identifiers::IdentificationMethod::Uid,
+        "100001",
+    )
+    .unwrap();
+    let person = app.store.find_person(&id).await.unwrap().unwrap();
+    assert_eq!(app.store.password_history(person.id, 10).await.unwrap().len(), 1, "the loser wrote nothing");
+}
+
+async fn activated_and_disabled_people_get_their_own_pages(t: TestStore) {
+    let app = app(&t).await;
+    up_to_password(&app.client, &app).await;
+    post_password(&app.client, &app, GOOD_PASSWORD, GOOD_PASSWORD, true).await;
+    let (s, _, body) = identify(&app.new_client(), &app, "staff_number", "12345", "14/07/1985").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("déjà activé") && body.contains("/login") && body.contains("/recover"));
+
+    let only_others = PEOPLE.lines().filter(|l| !l.starts_with("100003")).map(|l| format!("{l}\n")).collect::<String>();
+    let (lines, _) = parse_csv(only_others.as_bytes(), time::OffsetDateTime::now_utc().date()).unwrap();
+    import_lines(app.store.as_ref(), lines, "example.edu", Options { disable_missing: true, dry_run: false })
+        .await
+        .unwrap();
+    let (s, _, body) = identify(&app.new_client(), &app, "staff_number", "777", "01/01/1990").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("assistance"));
+}
+
+async fn hostile_input_gets_4xx_never_5xx(t: TestStore) {
+    let app = app(&t).await;
+    let page = "/activate/identify?method=uid";
+    let (_, form) = get(&app.client, &app, page).await;
+    let token = csrf(&form);
+    let bodies: Vec<Vec<u8>> = vec![
+        format!("csrf_token={token}&method=uid&identifier=%00%00&birth_date=%00").into_bytes(),
+        format!("csrf_token={token}&method=uid&identifier=%FF%FE&birth_date=x").into_bytes(),
+        format!("csrf_token={token}&method=uid&identifier={}&birth_date=x", "A".repeat(15_000)).into_bytes(),
+        format!("csrf_token={token}&method=uid&identifier={}", "A".repeat(20_000)).into_bytes(),
+        format!("csrf_token={token}&method=bogus&identifier=1&birth_date=1").into_bytes(),
+    ];
+    for body in bodies {
+        let res = app
+            .client
+            .post(app.url(page))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let s = res.status();
+        assert!(s.is_client_error() || s.is_redirection(), "{s}");
+    }
+}
+
+async fn english_is_complete_on_the_form(t: TestStore) {
+    let app = app(&t).await;
+    let (_, body) = get(&app.client, &app, "/activate/identify?method=ine&lang=en").await;
+    assert!(body.contains("<html lang=\"en\">") && body.contains("Birth date") && body.contains("INE number"));
+    assert!(!body.contains("Date de naissance"));
+}
+
+async fn the_wizard_expires_when_idle(t: TestStore) {
+    let mut config = test_config(&t.url);
+    config.wizard_timeout = time::Duration::seconds(1);
+    let app = seeded(&t, config).await;
+    identify(&app.client, &app, "staff_number", "12345", "14/07/1985").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (s, body) = get(&app.client, &app, "/activate/question").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("expiré"));
+    let res = app.client.get(app.url("/activate/question")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "then the wizard starts over");
+}
+
+on_both_stores!(
+    a_whole_activation_ends_on_the_confirmation_and_a_mail,
+    unknown_identifier_and_wrong_birth_date_look_the_same,
+    field_errors_come_back_with_values_kept,
+    steps_asked_too_early_redirect_to_the_first_missing_one,
+    previous_keeps_the_values,
+    csrf_is_required_on_every_form,
+    the_session_id_changes_on_identification,
+    five_failures_lock_an_identifier_whether_or_not_it_exists,
+    twenty_failures_from_one_address_turn_it_away,
+    every_broken_password_rule_is_named,
+    two_sessions_finishing_at_once_make_one_account,
+    activated_and_disabled_people_get_their_own_pages,
+    hostile_input_gets_4xx_never_5xx,
+    english_is_complete_on_the_form,
+    the_wizard_expires_when_idle,
+);
