@@ -4,6 +4,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::journey::{GOOD_PASSWORD, csrf, get, identify, post, up_to_password};
 use common::{TestApp, TestStore, spawn_app, test_config};
 use reqwest::{Client, StatusCode};
 use sesame::cli::import::{Options, import_lines, parse_csv};
@@ -13,7 +14,6 @@ const PEOPLE: &str = "uid,category,given_name,family_name,birth_date,staff_numbe
 100002,student,Jean,Dupont,02/03/2004,,22001234,1234567890A
 100003,staff,Ana,Lima,01/01/1990,777,,
 ";
-pub const GOOD_PASSWORD: &str = "Vélo-Rouge-Lune-42";
 
 pub async fn seeded(t: &TestStore, config: sesame::config::Config) -> TestApp {
     let today = time::OffsetDateTime::now_utc().date();
@@ -24,60 +24,6 @@ pub async fn seeded(t: &TestStore, config: sesame::config::Config) -> TestApp {
 
 async fn app(t: &TestStore) -> TestApp {
     seeded(t, test_config(&t.url)).await
-}
-
-/// The CSRF token of a page's form.
-pub fn csrf(body: &str) -> String {
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = body.find(marker).expect("a form with a CSRF token") + marker.len();
-    body[start..].split('"').next().unwrap().to_string()
-}
-
-pub async fn get(client: &Client, app: &TestApp, path: &str) -> (StatusCode, String) {
-    let res = client.get(app.url(path)).send().await.unwrap();
-    (res.status(), res.text().await.unwrap())
-}
-
-/// Posts a form with the token of the page at `form_page`; returns status, Location and body.
-pub async fn post(
-    client: &Client,
-    app: &TestApp,
-    form_page: &str,
-    action: &str,
-    fields: &[(&str, &str)],
-) -> (StatusCode, String, String) {
-    let (_, page) = get(client, app, form_page).await;
-    let token = csrf(&page);
-    let mut all = vec![("csrf_token", token.as_str())];
-    all.extend_from_slice(fields);
-    let res = client.post(app.url(action)).form(&all).send().await.unwrap();
-    let location = res.headers().get("location").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
-    (res.status(), location, res.text().await.unwrap())
-}
-
-pub async fn identify(
-    client: &Client,
-    app: &TestApp,
-    method: &str,
-    id: &str,
-    born: &str,
-) -> (StatusCode, String, String) {
-    let page = format!("/activate/identify?method={method}");
-    post(client, app, &page, &page, &[("method", method), ("identifier", id), ("birth_date", born)]).await
-}
-
-/// Walks every step before the password with valid answers.
-pub async fn up_to_password(client: &Client, app: &TestApp) {
-    let (s, l, _) = identify(client, app, "staff_number", "12345", "14/07/1985").await;
-    assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/activate/question"));
-    let q = [("question", "first_pet"), ("custom_question", ""), ("answer", "Crème  Brûlée")];
-    let (s, l, _) = post(client, app, "/activate/question", "/activate/question", &q).await;
-    assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/activate/sms"));
-    let sms = [("sms_consent", "yes"), ("phone", "06 12 34 56 78")];
-    let (s, l, _) = post(client, app, "/activate/sms", "/activate/sms", &sms).await;
-    assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/activate/photo"));
-    let (s, l, _) = post(client, app, "/activate/photo", "/activate/photo", &[("photo_consent", "no")]).await;
-    assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/activate/password"));
 }
 
 async fn post_password(
@@ -421,6 +367,81 @@ async fn the_wizard_expires_when_idle(t: TestStore) {
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "then the wizard starts over");
 }
 
+async fn the_outbox_retries_until_smtp_answers_and_sends_once(t: TestStore) {
+    let port = common::free_port();
+    let mut config = test_config(&t.url);
+    config.smtp_url = Some(url::Url::parse(&format!("smtp://127.0.0.1:{port}")).unwrap());
+    let app = seeded(&t, config).await;
+    up_to_password(&app.client, &app).await;
+    let (s, _, _) = post_password(&app.client, &app, GOOD_PASSWORD, GOOD_PASSWORD, true).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "activation does not wait for SMTP");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(app.store.mail_backlog().await.unwrap(), 1, "refused, kept for later");
+
+    let smtp = common::FakeSmtp::start(port).await;
+    for _ in 0..80 {
+        if !smtp.received.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let received = smtp.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 1, "exactly once");
+    assert!(received[0].contains("elodie.leboeuf@example.edu") && !received[0].contains(GOOD_PASSWORD));
+    assert_eq!(app.store.mail_backlog().await.unwrap(), 0);
+}
+
+fn client_from(addr: &str) -> Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-forwarded-for", addr.parse().unwrap());
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+async fn forwarded_addresses_are_believed_only_from_trusted_proxies(t: TestStore) {
+    // Untrusted peer: a forged header changes nothing, the peer itself is throttled.
+    let app = app(&t).await;
+    for i in 0..20 {
+        identify(&client_from(&format!("198.51.100.{i}")), &app, "uid", &format!("x{i}"), "01/01/2000").await;
+    }
+    let (s, _, _) = identify(&client_from("203.0.113.1"), &app, "uid", "100003", "01/01/1990").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+
+    // Behind a trusted proxy, each forwarded client has its own counter.
+    let mut config = test_config(&t.url);
+    config.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    let other = common::postgres_or_sqlite_like(&t).await;
+    let app = seeded(&other, config).await;
+    for i in 0..20 {
+        identify(&client_from("198.51.100.7"), &app, "uid", &format!("y{i}"), "01/01/2000").await;
+    }
+    let (s, _, _) = identify(&client_from("198.51.100.7"), &app, "uid", "100003", "01/01/1990").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    let (s, _, _) = identify(&client_from("198.51.100.8"), &app, "uid", "100003", "01/01/1990").await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+}
+
+async fn the_session_cookie_is_secure_unless_configured_off(t: TestStore) {
+    let mut config = test_config(&t.url);
+    config.cookie_secure = true;
+    let app = seeded(&t, config).await;
+    let res = app.client.get(app.url("/activate/identify?method=uid")).send().await.unwrap();
+    let cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|c| c.starts_with("sesame_session="))
+        .unwrap()
+        .to_string();
+    assert!(cookie.contains("Secure") && cookie.contains("HttpOnly"), "{cookie}");
+}
+
 on_both_stores!(
     a_whole_activation_ends_on_the_confirmation_and_a_mail,
     unknown_identifier_and_wrong_birth_date_look_the_same,
@@ -437,4 +458,7 @@ on_both_stores!(
     hostile_input_gets_4xx_never_5xx,
     english_is_complete_on_the_form,
     the_wizard_expires_when_idle,
+    the_outbox_retries_until_smtp_answers_and_sends_once,
+    forwarded_addresses_are_believed_only_from_trusted_proxies,
+    the_session_cookie_is_secure_unless_configured_off,
 );

@@ -160,7 +160,8 @@ async fn serve(config: Config, store: Arc<dyn Store>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!("Sésame is listening on {} — open {}", config.bind, config.public_url);
+    let bound = listener.local_addr().map_or(config.bind, |a| a);
+    println!("Sésame is listening on {bound} — open {}", config.public_url);
     let state = crate::web::AppState::new(config, store);
     match crate::web::serve(listener, state, crate::web::shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,

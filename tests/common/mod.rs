@@ -1,6 +1,8 @@
 //! Test helpers: a fresh store of either kind, and the real application on a random port.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod journey;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -20,6 +22,11 @@ pub struct TestStore {
 fn postgres_base_url() -> String {
     std::env::var("SESAME_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/sesame_test".into())
+}
+
+/// A second, fresh store of the same kind as `t`.
+pub async fn postgres_or_sqlite_like(t: &TestStore) -> TestStore {
+    if t.url.starts_with("sqlite:") { sqlite().await } else { postgres().await }
 }
 
 pub async fn sqlite() -> TestStore {
@@ -186,4 +193,70 @@ pub fn postgres_addr() -> SocketAddr {
     let host = url.host_str().unwrap_or("127.0.0.1");
     let host = if host == "localhost" { "127.0.0.1" } else { host };
     format!("{}:{}", host, url.port().unwrap_or(5432)).parse().expect("PostgreSQL test host must be an IP address")
+}
+
+/// A minimal SMTP server that accepts every mail and keeps what it received.
+pub struct FakeSmtp {
+    pub received: Arc<std::sync::Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeSmtp {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeSmtp {
+    pub async fn start(port: u16) -> Self {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind smtp");
+        let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let keep = received.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let keep = keep.clone();
+                tokio::spawn(async move {
+                    let _ = smtp_session(stream, keep).await;
+                });
+            }
+        });
+        Self { received, task }
+    }
+}
+
+async fn smtp_session(stream: tokio::net::TcpStream, keep: Arc<std::sync::Mutex<Vec<String>>>) -> std::io::Result<()> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read).lines();
+    write.write_all(b"220 fake ESMTP\r\n").await?;
+    while let Some(line) = lines.next_line().await? {
+        let verb = line.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+        match verb.as_str() {
+            "EHLO" | "HELO" => write.write_all(b"250-fake\r\n250 8BITMIME\r\n").await?,
+            "DATA" => {
+                write.write_all(b"354 go on\r\n").await?;
+                let mut message = String::new();
+                while let Some(l) = lines.next_line().await? {
+                    if l == "." {
+                        break;
+                    }
+                    message.push_str(&l);
+                    message.push('\n');
+                }
+                keep.lock().unwrap().push(message);
+                write.write_all(b"250 queued\r\n").await?;
+            }
+            "QUIT" => {
+                write.write_all(b"221 bye\r\n").await?;
+                return Ok(());
+            }
+            _ => write.write_all(b"250 ok\r\n").await?,
+        }
+    }
+    Ok(())
+}
+
+/// A port nobody listens on (yet).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
