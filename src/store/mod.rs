@@ -1,5 +1,7 @@
 //! The one storage interface; `postgres` and `sqlite` implement it with the same behaviour.
 
+#[macro_use]
+mod shared;
 mod postgres;
 mod sqlite;
 

@@ -1,0 +1,218 @@
+//! The queries both databases run word for word (sqlx binds `$N` on SQLite too), written once.
+
+/// Inserts one audit event with the given executor.
+macro_rules! insert_audit {
+    ($executor:expr, $e:expr) => {{
+        let e: &AuditEvent = $e;
+        sqlx::query(
+            "INSERT INTO audit_events (at, person_id, kind, actor, client_addr, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(e.at)
+        .bind(e.person_id)
+        .bind(e.kind)
+        .bind(&e.actor)
+        .bind(&e.client_addr)
+        .bind(&e.detail)
+        .execute($executor)
+        .await?;
+    }};
+}
+
+/// `impl Store` for a backend: its own methods, given as the block, plus the methods whose SQL
+/// is the same on PostgreSQL and SQLite. The backend's struct has `pool` and `sessions`.
+macro_rules! impl_store {
+    ($backend:ty, { $($own:tt)* }) => {
+        #[async_trait::async_trait]
+        impl Store for $backend {
+            $($own)*
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn existing_people(&self) -> Result<Vec<ExistingPerson>> {
+        let rows: Vec<PersonRecord> =
+            sqlx::query_as(&format!("SELECT {PERSON_COLUMNS} FROM people")).fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(PersonRecord::into_existing).collect())
+    }
+
+    async fn find_person(&self, identifier: &Identifier) -> Result<Option<PersonRecord>> {
+        let column = identifier_column(identifier.method());
+        Ok(sqlx::query_as(&format!("SELECT {PERSON_COLUMNS} FROM people WHERE {column} = $1"))
+            .bind(identifier.as_str())
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn count_people(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM people").fetch_one(&self.pool).await?)
+    }
+
+    async fn has_account(&self, person_id: i64) -> Result<bool> {
+        Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM accounts WHERE person_id = $1)")
+            .bind(person_id)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn password_history(&self, person_id: i64, depth: usize) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar("SELECT hash FROM password_history WHERE person_id = $1 ORDER BY id DESC LIMIT $2")
+            .bind(person_id)
+            .bind(depth as i64)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn activate(
+        &self,
+        a: &NewAccount,
+        history_depth: usize,
+        audit: &AuditEvent,
+        mail: &NewMail,
+    ) -> Result<Activation> {
+        let mut tx = self.pool.begin().await?;
+        // Written first, so that of two sessions finishing at once the second waits on the
+        // key and then inserts nothing; only an active person gets an account.
+        let inserted = sqlx::query(
+            "INSERT INTO accounts (person_id, password_hash, question_id, custom_question, answer_hash, \
+                 sms_consent, phone, sms_consent_at, photo_consent, photo_consent_at, directory_visible, \
+                 rules_version, rules_accepted_at, activated_at, password_changed_at) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, TRUE, $11, $12, $12, $12 \
+             WHERE EXISTS (SELECT 1 FROM people WHERE id = $1 AND status = 'active') \
+             ON CONFLICT (person_id) DO NOTHING",
+        )
+        .bind(a.person_id)
+        .bind(&a.password_hash)
+        .bind(&a.question_id)
+        .bind(&a.custom_question)
+        .bind(&a.answer_hash)
+        .bind(a.phone.is_some())
+        .bind(&a.phone)
+        .bind(a.sms_consent_at)
+        .bind(a.photo_consent)
+        .bind(a.photo_consent_at)
+        .bind(&a.rules_version)
+        .bind(a.at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            tx.rollback().await?;
+            let active = self.has_account(a.person_id).await?;
+            return Ok(if active { Activation::AlreadyActive } else { Activation::Disabled });
+        }
+        sqlx::query("INSERT INTO password_history (person_id, hash, created_at) VALUES ($1, $2, $3)")
+            .bind(a.person_id)
+            .bind(&a.password_hash)
+            .bind(a.at)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "DELETE FROM password_history WHERE person_id = $1 AND id NOT IN \
+             (SELECT id FROM password_history WHERE person_id = $1 ORDER BY id DESC LIMIT $2)",
+        )
+        .bind(a.person_id)
+        .bind(history_depth as i64)
+        .execute(&mut *tx)
+        .await?;
+        insert_audit!(&mut *tx, audit);
+        sqlx::query(
+            "INSERT INTO mail_outbox (created_at, kind, recipient, subject, body_text, next_attempt_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(a.at)
+        .bind(mail.kind)
+        .bind(&mail.recipient)
+        .bind(&mail.subject)
+        .bind(&mail.body_text)
+        .bind(a.at.unix_timestamp())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Activation::Activated)
+    }
+
+    async fn audit(&self, event: &AuditEvent) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        insert_audit!(&mut *tx, event);
+        Ok(tx.commit().await?)
+    }
+
+    async fn throttle_locked_until(&self, key: &str, now: i64) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar("SELECT locked_until FROM throttle WHERE key = $1 AND locked_until > $2")
+            .bind(key)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn throttle_failure(&self, key: &str, now: i64, rule: &ThrottleRule) -> Result<Option<i64>> {
+        // One statement, so that instances counting at once never lose a failure.
+        let locked: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO throttle AS t (key, failures, window_start, locked_until) \
+             VALUES ($1, 1, $2, CASE WHEN $3 <= 1 THEN $2 + $5 END) \
+             ON CONFLICT (key) DO UPDATE SET \
+               failures = CASE WHEN t.window_start <= $2 - $4 THEN 1 ELSE t.failures + 1 END, \
+               window_start = CASE WHEN t.window_start <= $2 - $4 THEN $2 ELSE t.window_start END, \
+               locked_until = CASE \
+                 WHEN t.locked_until > $2 THEN t.locked_until \
+                 WHEN (CASE WHEN t.window_start <= $2 - $4 THEN 1 ELSE t.failures + 1 END) >= $3 THEN $2 + $5 \
+                 ELSE NULL END \
+             RETURNING locked_until",
+        )
+        .bind(key)
+        .bind(now)
+        .bind(rule.limit as i32)
+        .bind(rule.window_secs)
+        .bind(rule.lock_secs)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(locked.filter(|until| *until > now))
+    }
+
+    async fn throttle_clear(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM throttle WHERE key = $1").bind(key).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn mail_sent(&self, id: i64, at: OffsetDateTime) -> Result<()> {
+        sqlx::query("UPDATE mail_outbox SET sent_at = $2, last_error = NULL WHERE id = $1")
+            .bind(id)
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn mail_failed(&self, id: i64, error: &str, retry_at: i64) -> Result<()> {
+        sqlx::query("UPDATE mail_outbox SET last_error = $2, next_attempt_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(error)
+            .bind(retry_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn mail_backlog(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NULL").fetch_one(&self.pool).await?)
+    }
+
+    fn sessions(&self) -> Arc<dyn SessionStore> {
+        Arc::new(self.sessions.clone())
+    }
+
+    async fn delete_expired(&self, now: i64) -> Result<()> {
+        self.sessions.delete_expired().await.map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+        sqlx::query("DELETE FROM throttle WHERE window_start < $1 AND (locked_until IS NULL OR locked_until < $2)")
+            .bind(now - STALE_THROTTLE_SECS)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+        }
+    };
+}
