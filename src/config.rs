@@ -14,7 +14,7 @@ use crate::domain::password_policy::PasswordPolicy;
 use crate::mail::worker::Pace;
 
 /// The keys read from `SESAME_*` variables; other `SESAME_` variables belong to someone else.
-const KEYS: [&str; 12] = [
+const KEYS: [&str; 14] = [
     "bind",
     "public_url",
     "trusted_proxies",
@@ -26,6 +26,8 @@ const KEYS: [&str; 12] = [
     "log_format",
     "institution_name",
     "wizard_timeout_minutes",
+    "session_idle_minutes",
+    "session_max_hours",
     "rules_version",
 ];
 
@@ -45,6 +47,8 @@ struct RawConfig {
     log_format: String,
     institution_name: String,
     wizard_timeout_minutes: u32,
+    session_idle_minutes: u32,
+    session_max_hours: u32,
     rules_version: String,
     password_policy: PasswordPolicy,
 }
@@ -64,6 +68,8 @@ impl Default for RawConfig {
             log_format: "text".into(),
             institution_name: "Université".into(),
             wizard_timeout_minutes: 15,
+            session_idle_minutes: 15,
+            session_max_hours: 8,
             rules_version: "2026-09".into(),
             password_policy: PasswordPolicy::default(),
         }
@@ -93,6 +99,10 @@ pub struct Config {
     pub institution_name: String,
     /// Idle time after which an unfinished activation is forgotten.
     pub wizard_timeout: time::Duration,
+    /// A signed-in session ends after this much inactivity…
+    pub session_idle: time::Duration,
+    /// …and in any case this long after sign-in.
+    pub session_max: time::Duration,
     /// The version of the internal rules a person accepts, recorded with their account.
     pub rules_version: String,
     /// In the TOML file only, as a `[password_policy]` table; defaults are the seed's.
@@ -229,6 +239,12 @@ impl Config {
         if !(1..=24 * 60).contains(&raw.wizard_timeout_minutes) {
             return Err(invalid("wizard_timeout_minutes", "must be between 1 and 1440"));
         }
+        if !(1..=24 * 60).contains(&raw.session_idle_minutes) {
+            return Err(invalid("session_idle_minutes", "must be between 1 and 1440"));
+        }
+        if !(1..=7 * 24).contains(&raw.session_max_hours) {
+            return Err(invalid("session_max_hours", "must be between 1 and 168"));
+        }
         if raw.rules_version.trim().is_empty() {
             return Err(invalid("rules_version", "must not be empty"));
         }
@@ -238,6 +254,8 @@ impl Config {
         Ok(Self {
             institution_name: raw.institution_name.trim().to_string(),
             wizard_timeout: time::Duration::minutes(raw.wizard_timeout_minutes.into()),
+            session_idle: time::Duration::minutes(raw.session_idle_minutes.into()),
+            session_max: time::Duration::hours(raw.session_max_hours.into()),
             rules_version: raw.rules_version.trim().to_string(),
             password_policy: raw.password_policy,
             mail_pace: Pace::default(),

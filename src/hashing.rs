@@ -29,6 +29,9 @@ pub struct Hasher {
     permits: Arc<Semaphore>,
     /// Time spent hashing, for metrics and benchmarks.
     spent: Arc<std::sync::atomic::AtomicU64>,
+    /// A hash of nothing anyone knows, verified when an account does not exist, so that an
+    /// unknown login takes as long as a wrong password.
+    dummy: Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl std::fmt::Debug for Hasher {
@@ -40,7 +43,12 @@ impl std::fmt::Debug for Hasher {
 impl Hasher {
     pub fn new(m_cost: u32, t_cost: u32, p_cost: u32, concurrency: usize) -> Result<Self, HashError> {
         let params = Params::new(m_cost, t_cost, p_cost, None).map_err(|e| HashError::Argon2(e.to_string()))?;
-        Ok(Self { params, permits: Arc::new(Semaphore::new(concurrency.max(1))), spent: Arc::default() })
+        Ok(Self {
+            params,
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            spent: Arc::default(),
+            dummy: Arc::default(),
+        })
     }
 
     /// OWASP's parameters, as many hashes at once as there are cores.
@@ -99,6 +107,24 @@ impl Hasher {
         self.matches_any(secret, vec![hash.to_string()]).await
     }
 
+    /// Verifies against `hash`, or against the dummy hash when there is none: false then,
+    /// after the same work.
+    pub async fn matches_or_dummy(&self, secret: &SecretString, hash: Option<&str>) -> Result<bool, HashError> {
+        match hash {
+            Some(hash) => self.matches(secret, hash).await,
+            None => {
+                let dummy = self
+                    .dummy
+                    .get_or_try_init(|| async {
+                        let unknown: String = uuid::Uuid::new_v4().to_string();
+                        self.hash(&SecretString::from(unknown)).await
+                    })
+                    .await?;
+                self.matches(secret, dummy).await.map(|_| false)
+            }
+        }
+    }
+
     /// Whether a stored hash was made with weaker parameters than ours, and should be redone.
     pub fn needs_rehash(&self, hash: &str) -> bool {
         let Ok(parsed) = argon2::password_hash::phc::PasswordHash::new(hash) else { return true };
@@ -143,6 +169,15 @@ mod tests {
         assert!(strong.needs_rehash("not a hash"));
         assert!(!strong.matches(&secret("x"), "not a hash").await.unwrap());
         assert!(strong.matches_any(&secret("x"), vec!["junk".into(), hash]).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn an_absent_hash_never_matches_but_costs_a_verification() {
+        let hasher = Hasher::owasp();
+        assert!(!hasher.matches_or_dummy(&secret(""), None).await.unwrap());
+        let before = hasher.time_spent();
+        assert!(!hasher.matches_or_dummy(&secret("x"), None).await.unwrap());
+        assert!(hasher.time_spent() > before, "the dummy verification did run");
     }
 
     #[test]

@@ -391,7 +391,7 @@ mod tests {
     fn arbitrary_short_inputs_never_panic() {
         let alphabet = ['0', '1', '9', '/', '.', '-', ' ', 'é', '+', '٣'];
         let mut input = String::new();
-        // Every string of up to 5 characters from the alphabet: 111 110 inputs.
+        // Every string of up to 5 characters from the alphabet: 111 111 inputs.
         fn walk(input: &mut String, alphabet: &[char], depth: usize) {
             let _ = BirthDate::parse(input, TODAY);
             if depth == 0 {

@@ -97,6 +97,7 @@ impl FromStr for Email {
 
 #[cfg(test)]
 mod tests {
+    use super::super::login::{base_login, unique_login};
     use super::*;
 
     const LOCALES: &str = include_str!("../../locales/domain.yml");
@@ -241,9 +242,7 @@ mod tests {
         let names = ["Élodie", "Le Bœuf", "", "王", "😀", "9", &"x".repeat(200)];
         for given in names {
             for family in names {
-                let login = super::super::login::unique_login(&super::super::login::base_login(given, family), |s| {
-                    !s.ends_with("12")
-                });
+                let login = unique_login(&base_login(given, family), |s| !s.ends_with("12"));
                 let e = Email::institutional(&login, "etu.univ-exemple.fr");
                 assert_eq!(Email::parse(e.as_str()), Ok(e.clone()), "{given:?} {family:?}");
             }

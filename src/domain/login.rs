@@ -196,8 +196,9 @@ impl LoginAllocator {
             let candidate = if n == 1 {
                 base.clone()
             } else {
-                // A u64 has at most 20 digits, so this only bites for bases longer
-                // than the 50 characters `sanitised_base` allows; kept for safety.
+                // With a base of at most 50 characters this only cuts once the
+                // suffix passes 14 digits, i.e. never in practice; it is there so
+                // that the result stays a valid login whatever happens.
                 let suffix = n.to_string();
                 format!("{}{suffix}", truncated(&base, LOGIN_MAX_LEN.saturating_sub(suffix.len())))
             };

@@ -92,17 +92,17 @@ fn is_refused_in_name(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
-            '\u{00AD}'              // soft hyphen
-            | '\u{061C}'            // Arabic letter mark
-            | '\u{200B}'            // zero-width space
-            | '\u{200E}' | '\u{200F}' // left-to-right / right-to-left marks
-            | '\u{202A}'..='\u{202E}' // bidirectional embeddings and overrides
-            | '\u{2060}'            // word joiner
-            | '\u{2066}'..='\u{2069}' // bidirectional isolates
-            | '\u{FEFF}'            // byte-order mark
-            | '\u{FFF9}'..='\u{FFFB}' // interlinear annotations
-            | '\u{FFFC}'            // object replacement
-            | '\u{FFFD}'            // replacement character: the export was mis-decoded
+            '\u{00AD}'                 // soft hyphen
+            | '\u{061C}'               // Arabic letter mark
+            | '\u{200B}'               // zero-width space
+            | '\u{200E}' | '\u{200F}'  // left-to-right / right-to-left marks
+            | '\u{202A}'..='\u{202E}'  // bidirectional embeddings and overrides
+            | '\u{2060}'               // word joiner
+            | '\u{2066}'..='\u{2069}'  // bidirectional isolates
+            | '\u{FEFF}'               // byte-order mark
+            | '\u{FFF9}'..='\u{FFFB}'  // interlinear annotations
+            | '\u{FFFC}'               // object replacement
+            | '\u{FFFD}'               // replacement character: the export was mis-decoded
         )
 }
 
@@ -297,6 +297,7 @@ pub fn parse_record(fields: &RecordFields<'_>, today: time::Date) -> Result<NewP
 
 #[cfg(test)]
 mod tests {
+    use super::super::identifiers::InvalidIdentificationMethod;
     use super::*;
     use std::collections::BTreeSet;
     use time::macros::date;
@@ -687,7 +688,7 @@ mod tests {
             IdentifierError::TooLong.code(),
             IdentifierError::InvalidCharacters.code(),
             IdentifierError::InvalidIne.code(),
-            super::super::identifiers::InvalidIdentificationMethod.code(),
+            InvalidIdentificationMethod.code(),
             BirthDateError::Empty.code(),
             BirthDateError::Format.code(),
             BirthDateError::InvalidDate.code(),

@@ -38,6 +38,58 @@ pub fn activated(
     })
 }
 
+#[derive(Template)]
+#[template(path = "mail/notice.txt")]
+struct NoticeMail<'a> {
+    locale: Locale,
+    given_name: &'a str,
+    family_name: &'a str,
+    what: String,
+    when: String,
+    from: &'a str,
+    institution: &'a str,
+}
+
+impl NoticeMail<'_> {
+    fn t(&self, key: &str) -> String {
+        self.locale.t(key)
+    }
+}
+
+/// A change to an account, told to its owner: what, when and from which address.
+pub struct Notice<'a> {
+    pub kind: &'static str,
+    pub locale: Locale,
+    pub recipient: &'a str,
+    pub given_name: &'a str,
+    pub family_name: &'a str,
+    pub at: time::OffsetDateTime,
+    pub client_addr: &'a str,
+    pub institution: &'a str,
+}
+
+/// `kind` is "password_changed" or "question_changed"; its texts are `mail.<kind>.*`.
+pub fn notice(n: &Notice<'_>) -> Result<NewMail, askama::Error> {
+    let when =
+        n.at.format(&time::macros::format_description!("[day]/[month]/[year] [hour]:[minute] UTC")).unwrap_or_default();
+    let body_text = NoticeMail {
+        locale: n.locale,
+        given_name: n.given_name,
+        family_name: n.family_name,
+        what: n.locale.t(&format!("mail.{}.body", n.kind)),
+        when,
+        from: n.client_addr,
+        institution: n.institution,
+    }
+    .render()?;
+    Ok(NewMail {
+        kind: n.kind,
+        recipient: n.recipient.to_string(),
+        subject: n.locale.t(&format!("mail.{}.subject", n.kind)),
+        body_text,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,6 +104,26 @@ mod tests {
             family_name: "Le Bœuf".into(),
             identifier: "12345".into(),
             birth_date: time::macros::date!(1985 - 07 - 14),
+        }
+    }
+
+    #[test]
+    fn a_notice_says_what_when_and_from_where() {
+        let at = time::macros::datetime!(2026-11-28 09:05 UTC);
+        for kind in ["password_changed", "question_changed"] {
+            let n = Notice {
+                kind,
+                locale: Locale::Fr,
+                recipient: "a@b.fr",
+                given_name: "Zoé",
+                family_name: "Martin",
+                at,
+                client_addr: "198.51.100.7",
+                institution: "Université",
+            };
+            let mail = notice(&n).unwrap();
+            assert!(mail.body_text.contains("28/11/2026 09:05") && mail.body_text.contains("198.51.100.7"));
+            assert!(!mail.subject.starts_with("mail."), "{}", mail.subject);
         }
     }
 

@@ -175,6 +175,40 @@ pub struct OutboxMail {
     pub attempts: i32,
 }
 
+/// An activated account, as the account pages and recovery read it.
+#[derive(Clone, sqlx::FromRow)]
+pub struct AccountRecord {
+    pub person_id: i64,
+    pub password_hash: String,
+    pub question_id: String,
+    pub custom_question: Option<String>,
+    pub answer_hash: String,
+    pub sms_consent: bool,
+    pub phone: Option<String>,
+    pub sms_consent_at: OffsetDateTime,
+    pub photo_consent: bool,
+    pub photo_consent_at: OffsetDateTime,
+    pub directory_visible: bool,
+    pub activated_at: OffsetDateTime,
+    pub password_changed_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for AccountRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountRecord").field("person_id", &self.person_id).finish_non_exhaustive()
+    }
+}
+
+/// What the preferences page changes; consent times move only when a choice changes.
+#[derive(Debug, Clone)]
+pub struct Preferences {
+    pub phone: Option<String>,
+    pub sms_consent_at: OffsetDateTime,
+    pub photo_consent: bool,
+    pub photo_consent_at: OffsetDateTime,
+    pub directory_visible: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Activation {
     Activated,
@@ -243,6 +277,39 @@ pub trait Store: Send + Sync + 'static {
     async fn throttle_failure(&self, key: &str, now: i64, rule: &ThrottleRule) -> Result<Option<i64>>;
 
     async fn throttle_clear(&self, key: &str) -> Result<()>;
+
+    async fn person(&self, id: i64) -> Result<Option<PersonRecord>>;
+
+    /// The person whose login or institutional address this is (case-insensitive).
+    async fn find_by_login(&self, login_or_email: &str) -> Result<Option<PersonRecord>>;
+
+    async fn account(&self, person_id: i64) -> Result<Option<AccountRecord>>;
+
+    /// Sets a new password, appends it to the history (kept at `history_depth`), with its
+    /// audit event and, when given, a notice mail: one transaction.
+    async fn change_password(
+        &self,
+        person_id: i64,
+        hash: &str,
+        history_depth: usize,
+        audit: &AuditEvent,
+        mail: Option<&NewMail>,
+    ) -> Result<()>;
+
+    /// Replaces a hash made with weaker parameters by one of the same password.
+    async fn rehash_password(&self, person_id: i64, old_hash: &str, new_hash: &str) -> Result<()>;
+
+    async fn change_question(
+        &self,
+        person_id: i64,
+        question_id: &str,
+        custom_question: Option<&str>,
+        answer_hash: &str,
+        audit: &AuditEvent,
+        mail: &NewMail,
+    ) -> Result<()>;
+
+    async fn update_preferences(&self, person_id: i64, preferences: &Preferences, audit: &AuditEvent) -> Result<()>;
 
     /// Claims up to `limit` due mails for `lease_secs`, so that no other sender takes them.
     async fn claim_mail(&self, now: i64, lease_secs: i64, limit: i64) -> Result<Vec<OutboxMail>>;

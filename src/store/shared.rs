@@ -19,6 +19,46 @@ macro_rules! insert_audit {
     }};
 }
 
+/// Queues one mail in the outbox with the given executor.
+macro_rules! insert_mail {
+    ($executor:expr, $mail:expr, $at:expr) => {{
+        let mail: &NewMail = $mail;
+        let at: OffsetDateTime = $at;
+        sqlx::query(
+            "INSERT INTO mail_outbox (created_at, kind, recipient, subject, body_text, next_attempt_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(at)
+        .bind(mail.kind)
+        .bind(&mail.recipient)
+        .bind(&mail.subject)
+        .bind(&mail.body_text)
+        .bind(at.unix_timestamp())
+        .execute($executor)
+        .await?;
+    }};
+}
+
+/// Appends a hash to a person's password history and keeps only the newest `depth`.
+macro_rules! push_history {
+    ($tx:expr, $person_id:expr, $hash:expr, $depth:expr, $at:expr) => {{
+        sqlx::query("INSERT INTO password_history (person_id, hash, created_at) VALUES ($1, $2, $3)")
+            .bind($person_id)
+            .bind($hash)
+            .bind($at)
+            .execute(&mut *$tx)
+            .await?;
+        sqlx::query(
+            "DELETE FROM password_history WHERE person_id = $1 AND id NOT IN \
+             (SELECT id FROM password_history WHERE person_id = $1 ORDER BY id DESC LIMIT $2)",
+        )
+        .bind($person_id)
+        .bind($depth as i64)
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
+
 /// `impl Store` for a backend: its own methods, given as the block, plus the methods whose SQL
 /// is the same on PostgreSQL and SQLite. The backend's struct has `pool` and `sessions`.
 macro_rules! impl_store {
@@ -103,35 +143,117 @@ macro_rules! impl_store {
             let active = self.has_account(a.person_id).await?;
             return Ok(if active { Activation::AlreadyActive } else { Activation::Disabled });
         }
-        sqlx::query("INSERT INTO password_history (person_id, hash, created_at) VALUES ($1, $2, $3)")
-            .bind(a.person_id)
-            .bind(&a.password_hash)
-            .bind(a.at)
+        push_history!(tx, a.person_id, &a.password_hash, history_depth, a.at);
+        insert_audit!(&mut *tx, audit);
+        insert_mail!(&mut *tx, mail, a.at);
+        tx.commit().await?;
+        Ok(Activation::Activated)
+    }
+
+    async fn person(&self, id: i64) -> Result<Option<PersonRecord>> {
+        Ok(sqlx::query_as(&format!("SELECT {PERSON_COLUMNS} FROM people WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn find_by_login(&self, login_or_email: &str) -> Result<Option<PersonRecord>> {
+        let wanted = login_or_email.trim().to_lowercase();
+        Ok(sqlx::query_as(&format!(
+            "SELECT {PERSON_COLUMNS} FROM people WHERE login = $1 OR lower(email) = $1 ORDER BY login = $1 DESC LIMIT 1"
+        ))
+        .bind(wanted)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn account(&self, person_id: i64) -> Result<Option<AccountRecord>> {
+        Ok(sqlx::query_as(
+            "SELECT person_id, password_hash, question_id, custom_question, answer_hash, sms_consent, phone, \
+                    sms_consent_at, photo_consent, photo_consent_at, directory_visible, activated_at, \
+                    password_changed_at \
+             FROM accounts WHERE person_id = $1",
+        )
+        .bind(person_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn change_password(
+        &self,
+        person_id: i64,
+        hash: &str,
+        history_depth: usize,
+        audit: &AuditEvent,
+        mail: Option<&NewMail>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE accounts SET password_hash = $2, password_changed_at = $3 WHERE person_id = $1")
+            .bind(person_id)
+            .bind(hash)
+            .bind(audit.at)
             .execute(&mut *tx)
             .await?;
+        push_history!(tx, person_id, hash, history_depth, audit.at);
+        insert_audit!(&mut *tx, audit);
+        if let Some(mail) = mail {
+            insert_mail!(&mut *tx, mail, audit.at);
+        }
+        Ok(tx.commit().await?)
+    }
+
+    async fn rehash_password(&self, person_id: i64, old_hash: &str, new_hash: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for statement in [
+            "UPDATE accounts SET password_hash = $3 WHERE person_id = $1 AND password_hash = $2",
+            "UPDATE password_history SET hash = $3 WHERE person_id = $1 AND hash = $2",
+        ] {
+            sqlx::query(statement).bind(person_id).bind(old_hash).bind(new_hash).execute(&mut *tx).await?;
+        }
+        Ok(tx.commit().await?)
+    }
+
+    async fn change_question(
+        &self,
+        person_id: i64,
+        question_id: &str,
+        custom_question: Option<&str>,
+        answer_hash: &str,
+        audit: &AuditEvent,
+        mail: &NewMail,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "DELETE FROM password_history WHERE person_id = $1 AND id NOT IN \
-             (SELECT id FROM password_history WHERE person_id = $1 ORDER BY id DESC LIMIT $2)",
+            "UPDATE accounts SET question_id = $2, custom_question = $3, answer_hash = $4 WHERE person_id = $1",
         )
-        .bind(a.person_id)
-        .bind(history_depth as i64)
+        .bind(person_id)
+        .bind(question_id)
+        .bind(custom_question)
+        .bind(answer_hash)
         .execute(&mut *tx)
         .await?;
         insert_audit!(&mut *tx, audit);
+        insert_mail!(&mut *tx, mail, audit.at);
+        Ok(tx.commit().await?)
+    }
+
+    async fn update_preferences(&self, person_id: i64, p: &Preferences, audit: &AuditEvent) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO mail_outbox (created_at, kind, recipient, subject, body_text, next_attempt_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "UPDATE accounts SET sms_consent = $2, phone = $3, sms_consent_at = $4, photo_consent = $5, \
+                 photo_consent_at = $6, directory_visible = $7 WHERE person_id = $1",
         )
-        .bind(a.at)
-        .bind(mail.kind)
-        .bind(&mail.recipient)
-        .bind(&mail.subject)
-        .bind(&mail.body_text)
-        .bind(a.at.unix_timestamp())
+        .bind(person_id)
+        .bind(p.phone.is_some())
+        .bind(&p.phone)
+        .bind(p.sms_consent_at)
+        .bind(p.photo_consent)
+        .bind(p.photo_consent_at)
+        .bind(p.directory_visible)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
-        Ok(Activation::Activated)
+        insert_audit!(&mut *tx, audit);
+        Ok(tx.commit().await?)
     }
 
     async fn audit(&self, event: &AuditEvent) -> Result<()> {
@@ -148,9 +270,9 @@ macro_rules! impl_store {
             .await?)
     }
 
-    async fn throttle_failure(&self, key: &str, now: i64, rule: &ThrottleRule) -> Result<Option<i64>> {
+async fn throttle_failure(&self, key: &str, now: i64, rule: &ThrottleRule) -> Result<Option<i64>> {
         // One statement, so that instances counting at once never lose a failure.
-        let locked: Option<i64> = sqlx::query_scalar(
+        let (failures, locked): (i32, Option<i64>) = sqlx::query_as(
             "INSERT INTO throttle AS t (key, failures, window_start, locked_until) \
              VALUES ($1, 1, $2, CASE WHEN $3 <= 1 THEN $2 + $5 END) \
              ON CONFLICT (key) DO UPDATE SET \
@@ -160,7 +282,7 @@ macro_rules! impl_store {
                  WHEN t.locked_until > $2 THEN t.locked_until \
                  WHEN (CASE WHEN t.window_start <= $2 - $4 THEN 1 ELSE t.failures + 1 END) >= $3 THEN $2 + $5 \
                  ELSE NULL END \
-             RETURNING locked_until",
+             RETURNING failures, locked_until",
         )
         .bind(key)
         .bind(now)
@@ -169,10 +291,20 @@ macro_rules! impl_store {
         .bind(rule.lock_secs)
         .fetch_one(&self.pool)
         .await?;
+        // Growing waits: the statement set the first one; later failures lengthen it.
+        let wait = rule.lock_for(failures.max(0) as u32).filter(|w| *w > rule.lock_secs);
+        if let Some(wait) = wait {
+            sqlx::query("UPDATE throttle SET locked_until = $2 WHERE key = $1")
+                .bind(key)
+                .bind(now + wait)
+                .execute(&self.pool)
+                .await?;
+            return Ok(Some(now + wait));
+        }
         Ok(locked.filter(|until| *until > now))
     }
 
-    async fn throttle_clear(&self, key: &str) -> Result<()> {
+async fn throttle_clear(&self, key: &str) -> Result<()> {
         sqlx::query("DELETE FROM throttle WHERE key = $1").bind(key).execute(&self.pool).await?;
         Ok(())
     }

@@ -8,8 +8,8 @@ use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use time::OffsetDateTime;
 
 use super::{
-    Activation, AuditEvent, ImportWritten, NewAccount, NewMail, OutboxMail, PERSON_COLUMNS, PersonRecord, Result,
-    STALE_THROTTLE_SECS, Store, identifier_column, import_detail,
+    AccountRecord, Activation, AuditEvent, ImportWritten, NewAccount, NewMail, OutboxMail, PERSON_COLUMNS,
+    PersonRecord, Preferences, Result, STALE_THROTTLE_SECS, Store, identifier_column, import_detail,
 };
 use crate::domain::identifiers::Identifier;
 use crate::domain::import_plan::{ExistingPerson, ImportPlan};

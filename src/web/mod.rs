@@ -1,5 +1,6 @@
 //! The HTTP layer: one router per journey, shared middleware, and the server loop.
 
+mod account;
 mod activate;
 mod assets;
 pub mod client;
@@ -10,6 +11,7 @@ mod home;
 pub mod i18n;
 mod page;
 mod pages;
+mod recover;
 mod session;
 
 use std::sync::Arc;
@@ -54,6 +56,8 @@ pub fn app(state: AppState) -> Router {
         .merge(home::router())
         .merge(pages::router())
         .merge(activate::router())
+        .merge(recover::router())
+        .merge(account::router())
         .merge(health::router())
         .merge(assets::router())
         .fallback(error::not_found)

@@ -42,7 +42,19 @@ pub async fn identify(
     id: &str,
     born: &str,
 ) -> (StatusCode, String, String) {
-    let page = format!("/activate/identify?method={method}");
+    identify_at(client, app, "/activate/identify", method, id, born).await
+}
+
+/// Identification at activation's form (`/activate/identify`) or recovery's (`/recover`).
+pub async fn identify_at(
+    client: &Client,
+    app: &TestApp,
+    form: &str,
+    method: &str,
+    id: &str,
+    born: &str,
+) -> (StatusCode, String, String) {
+    let page = format!("{form}?method={method}");
     post(client, app, &page, &page, &[("method", method), ("identifier", id), ("birth_date", born)]).await
 }
 

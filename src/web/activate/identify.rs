@@ -22,9 +22,12 @@ use crate::web::page::{Page, render};
 
 #[derive(Template)]
 #[template(path = "activate/choose.html")]
-struct Choose {
-    page: Page,
-    methods: [IdentificationMethod; 4],
+pub struct Choose {
+    pub page: Page,
+    pub methods: [IdentificationMethod; 4],
+    /// Where each method's form is: activation's or recovery's.
+    pub target: &'static str,
+    pub title_key: &'static str,
 }
 
 /// How a method is named and where its number is found, for both identification pages.
@@ -53,7 +56,12 @@ impl MethodTexts for IdentifyForm {
 }
 
 pub async fn choose(page: Page) -> Result<Response, AppError> {
-    render(&Choose { page, methods: IdentificationMethod::ALL })
+    render(&Choose {
+        page,
+        methods: IdentificationMethod::ALL,
+        target: "/activate/identify",
+        title_key: "activate.title",
+    })
 }
 
 #[derive(Template)]
@@ -74,20 +82,36 @@ pub struct MethodQuery {
     method: Option<String>,
 }
 
+impl MethodQuery {
+    pub fn method(&self) -> Option<IdentificationMethod> {
+        self.method.as_deref().and_then(|m| m.parse().ok())
+    }
+}
+
 pub async fn show(page: Page, session: Session, Query(query): Query<MethodQuery>) -> Result<Response, AppError> {
-    let Some(method) = query.method.as_deref().and_then(|m| m.parse::<IdentificationMethod>().ok()) else {
-        return Ok(see_other(&page, "/activate"));
-    };
-    let csrf = csrf_token(&session).await?;
+    match query.method() {
+        Some(method) => empty_form(page, &session, "/activate/identify", method).await,
+        None => Ok(see_other(&page, "/activate")),
+    }
+}
+
+/// The identification form, empty, for activation or recovery.
+pub async fn empty_form(
+    page: Page,
+    session: &Session,
+    action: &'static str,
+    method: IdentificationMethod,
+) -> Result<Response, AppError> {
+    let csrf = csrf_token(session).await?;
     render(&IdentifyForm {
         page,
-        action: "/activate/identify",
+        action,
         method,
         csrf,
         identifier: String::new(),
         birth_date: String::new(),
         errors: FieldErrors::default(),
-        progress: Some(Progress::of(Step::Identify)),
+        progress: (action == "/activate/identify").then(|| Progress::of(Step::Identify)),
     })
 }
 
@@ -139,7 +163,8 @@ pub async fn identify(
         return Ok(Identification::Refused(too_many(page, until, now_s)?));
     }
     let Ok(method) = fields.method.parse::<IdentificationMethod>() else {
-        return Ok(Identification::Refused(see_other(&page, "/activate")));
+        let start = if action == "/recover" { "/recover" } else { "/activate" };
+        return Ok(Identification::Refused(see_other(&page, start)));
     };
 
     let mut errors = FieldErrors::default();

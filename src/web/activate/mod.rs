@@ -1,8 +1,8 @@
 //! The activation wizard: identify, question joker, SMS, photo, password, done.
 
-mod identify;
-mod password;
-mod steps;
+pub mod identify;
+pub mod password;
+pub mod steps;
 
 use askama::Template;
 use axum::Router;

@@ -74,10 +74,44 @@ enum Answer {
 }
 
 /// Personal data the answer may not be: what someone who knows the person's papers knows.
-pub fn forbidden_answers(wizard: &Wizard) -> Vec<String> {
+pub fn personal_data(identifiers: &[&str], birth_date: time::Date) -> Vec<String> {
+    let born = BirthDate::from_date(birth_date);
+    identifiers.iter().map(|s| s.to_string()).chain([born.to_french(), born.to_iso()]).collect()
+}
+
+fn forbidden_answers(wizard: &Wizard) -> Vec<String> {
     let p = &wizard.person;
-    let born = BirthDate::from_date(p.birth_date);
-    vec![p.identifier.clone(), p.uid.clone(), p.login.clone(), born.to_french(), born.to_iso()]
+    personal_data(&[&p.identifier, &p.uid, &p.login], p.birth_date)
+}
+
+/// A proposed question's id, or `custom` with the person's own wording: `Some(custom text)`.
+pub fn parse_question(
+    page: &Page,
+    question_id: &str,
+    custom_question: &str,
+    errors: &mut FieldErrors,
+) -> Option<Option<String>> {
+    if question_id == CUSTOM_QUESTION_ID {
+        SecurityQuestion::parse(custom_question)
+            .map(|q| Some(q.as_str().to_string()))
+            .map_err(|e| errors.add("custom_question", page.t_with(e.code(), &e.params())))
+            .ok()
+    } else if find_proposed_question(question_id).is_some() {
+        Some(None)
+    } else {
+        errors.add("question", page.t("question.choose"));
+        None
+    }
+}
+
+pub fn parse_answer(
+    page: &Page,
+    answer: &str,
+    forbidden: &[String],
+    errors: &mut FieldErrors,
+) -> Option<SecurityAnswer> {
+    let forbidden: Vec<&str> = forbidden.iter().map(String::as_str).collect();
+    SecurityAnswer::parse(answer, &forbidden).map_err(|e| errors.add("answer", page.t_with(e.code(), &e.params()))).ok()
 }
 
 pub async fn question_submit(
@@ -92,17 +126,7 @@ pub async fn question_submit(
     };
     let mut errors = FieldErrors::default();
     let question_id = fields.question.trim();
-    let custom = if question_id == CUSTOM_QUESTION_ID {
-        SecurityQuestion::parse(&fields.custom_question)
-            .map(|q| Some(q.as_str().to_string()))
-            .map_err(|e| errors.add("custom_question", page.t_with(e.code(), &e.params())))
-            .ok()
-    } else if find_proposed_question(question_id).is_some() {
-        Some(None)
-    } else {
-        errors.add("question", page.t("question.choose"));
-        None
-    };
+    let custom = parse_question(&page, question_id, &fields.custom_question, &mut errors);
     // Going back and forth keeps the saved answer when the question did not change.
     let kept = wizard.question.as_ref().filter(|q| {
         fields.answer.trim().is_empty()
@@ -111,14 +135,7 @@ pub async fn question_submit(
     });
     let answer = match kept {
         Some(q) => Some(Answer::Kept(q.answer_hash.clone())),
-        None => {
-            let forbidden = forbidden_answers(&wizard);
-            let forbidden: Vec<&str> = forbidden.iter().map(String::as_str).collect();
-            SecurityAnswer::parse(&fields.answer, &forbidden)
-                .map(Answer::New)
-                .map_err(|e| errors.add("answer", page.t_with(e.code(), &e.params())))
-                .ok()
-        }
+        None => parse_answer(&page, &fields.answer, &forbidden_answers(&wizard), &mut errors).map(Answer::New),
     };
     let (Some(custom_question), Some(answer)) = (custom, answer) else {
         let csrf = csrf_token(&session).await?;

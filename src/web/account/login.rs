@@ -1,0 +1,100 @@
+//! `/login` and `/logout`: the same answer for an unknown login and a wrong password,
+//! growing waits after repeated failures, and a session that really ends.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+use secrecy::SecretString;
+use serde::Deserialize;
+use time::OffsetDateTime;
+use tower_sessions::Session;
+
+use super::sign_in;
+use crate::domain::throttle;
+use crate::web::AppState;
+use crate::web::activate::identify::{too_many, unprocessable};
+use crate::web::activate::see_other;
+use crate::web::client::ClientAddr;
+use crate::web::error::AppError;
+use crate::web::form::{CsrfForm, FieldErrors, csrf_token, session_error};
+use crate::web::page::{Page, render};
+
+#[derive(Template)]
+#[template(path = "account/login.html")]
+struct LoginForm {
+    page: Page,
+    csrf: String,
+    login: String,
+    errors: FieldErrors,
+}
+
+pub async fn show(page: Page, session: Session) -> Result<Response, AppError> {
+    let csrf = csrf_token(&session).await?;
+    render(&LoginForm { page, csrf, login: String::new(), errors: FieldErrors::default() })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LoginFields {
+    login: String,
+    password: String,
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    session: Session,
+    client: ClientAddr,
+    page: Page,
+    CsrfForm(fields): CsrfForm<LoginFields>,
+) -> Result<Response, AppError> {
+    let now = OffsetDateTime::now_utc();
+    let now_s = now.unix_timestamp();
+    let account_key = throttle::sign_in_key(&fields.login);
+    let addr_key = format!("signin-{}", throttle::address_key(client.0));
+    for key in [&addr_key, &account_key] {
+        if let Some(until) = state.store.throttle_locked_until(key, now_s).await? {
+            return too_many(page, until, now_s);
+        }
+    }
+    let password = SecretString::from(fields.password);
+    let person = state.store.find_by_login(&fields.login).await?;
+    let account = match &person {
+        Some(p) if p.is_active() => state.store.account(p.id).await?,
+        _ => None,
+    };
+    let hash = account.as_ref().map(|a| a.password_hash.as_str());
+    let matches = state.hasher.matches_or_dummy(&password, hash).await.map_err(anyhow::Error::from)?;
+    match (person, account) {
+        (Some(person), Some(account)) if matches => {
+            state.store.throttle_clear(&account_key).await?;
+            if state.hasher.needs_rehash(&account.password_hash) {
+                let fresh = state.hasher.hash(&password).await.map_err(anyhow::Error::from)?;
+                state.store.rehash_password(person.id, &account.password_hash, &fresh).await?;
+                tracing::info!(person_id = person.id, "password hash upgraded to the current parameters");
+            }
+            sign_in(&session, person.id).await?;
+            tracing::info!(person_id = person.id, "signed in");
+            Ok(see_other(&page, "/account"))
+        }
+        _ => {
+            for (key, rule) in [(&account_key, &throttle::SIGN_IN), (&addr_key, &throttle::CLIENT_ADDRESS)] {
+                state.store.throttle_failure(key, now_s, rule).await?;
+            }
+            tracing::info!("sign-in failed");
+            let mut errors = FieldErrors::default();
+            errors.add("login", page.t("login.failed"));
+            let csrf = csrf_token(&session).await?;
+            unprocessable(&LoginForm { page, csrf, login: fields.login, errors })
+        }
+    }
+}
+
+/// A form with nothing but its CSRF token.
+#[derive(Deserialize)]
+pub struct TokenOnly {}
+
+pub async fn logout(page: Page, session: Session, CsrfForm(_): CsrfForm<TokenOnly>) -> Result<Response, AppError> {
+    // Deletes the session record itself: the old cookie opens nothing any more.
+    session.flush().await.map_err(session_error)?;
+    Ok(see_other(&page, "/"))
+}

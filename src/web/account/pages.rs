@@ -1,0 +1,387 @@
+//! The account pages: overview, password, question joker, preferences.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+use secrecy::SecretString;
+use serde::Deserialize;
+use time::OffsetDateTime;
+use tower_sessions::Session;
+
+use super::require;
+use crate::domain::phone::MobileNumber;
+use crate::domain::security_answer::find_proposed_question;
+use crate::domain::throttle;
+use crate::mail::messages::{Notice, notice};
+use crate::store::{AccountRecord, AuditEvent, PersonRecord, Preferences};
+use crate::web::AppState;
+use crate::web::activate::identify::unprocessable;
+use crate::web::activate::password::{check_password, rule_texts};
+use crate::web::activate::see_other;
+use crate::web::activate::steps::{
+    parse_answer, parse_question, parse_sms, parse_yes_no, personal_data, proposed_questions,
+};
+use crate::web::client::ClientAddr;
+use crate::web::error::AppError;
+use crate::web::form::{CsrfForm, FieldErrors, csrf_token, session_error};
+use crate::web::page::{Page, render};
+
+const FLASH: &str = "flash";
+
+/// Leaves a message for the next page the person sees (the overview).
+async fn flash(session: &Session, key: &str) -> Result<(), AppError> {
+    session.insert(FLASH, key).await.map_err(session_error)
+}
+
+macro_rules! signed_in {
+    ($session:expr, $state:expr, $page:expr) => {
+        match require(&$session, &$state, &$page).await? {
+            Ok(signed_in) => signed_in,
+            Err(response) => return Ok(response),
+        }
+    };
+}
+
+/// The text of a person's question, in the page's language when it is a proposed one.
+fn question_text(page: &Page, account: &AccountRecord) -> String {
+    match (&account.custom_question, find_proposed_question(&account.question_id)) {
+        (Some(custom), _) => custom.clone(),
+        (None, Some(q)) => page.t(q.key),
+        (None, None) => account.question_id.clone(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "account/overview.html")]
+struct Overview {
+    page: Page,
+    csrf: String,
+    flash: Option<String>,
+    person: PersonRecord,
+    activated_on: String,
+    question: String,
+    phone: Option<String>,
+    account: AccountRecord,
+}
+
+pub async fn overview(State(state): State<AppState>, session: Session, page: Page) -> Result<Response, AppError> {
+    let (person, account) = signed_in!(session, state, page);
+    let flash = session.remove::<String>(FLASH).await.map_err(session_error)?.map(|key| page.t(&key));
+    let csrf = csrf_token(&session).await?;
+    let activated_on =
+        account.activated_at.format(&time::macros::format_description!("[day]/[month]/[year]")).unwrap_or_default();
+    let phone = account.phone.as_deref().and_then(|p| MobileNumber::parse(p).ok()).map(|m| m.masked());
+    render(&Overview {
+        question: question_text(&page, &account),
+        page,
+        csrf,
+        flash,
+        person,
+        activated_on,
+        phone,
+        account,
+    })
+}
+
+fn audit(kind: &'static str, person: &PersonRecord, client: ClientAddr, at: OffsetDateTime) -> AuditEvent {
+    AuditEvent {
+        kind,
+        actor: person.login.clone(),
+        person_id: Some(person.id),
+        client_addr: Some(client.0.to_string()),
+        detail: String::new(),
+        at,
+    }
+}
+
+/// Checks the current password, counting a wrong one as a failed sign-in.
+async fn current_password_ok(
+    state: &AppState,
+    page: &Page,
+    person: &PersonRecord,
+    account: &AccountRecord,
+    current: &SecretString,
+    errors: &mut FieldErrors,
+) -> Result<(), AppError> {
+    if !state.hasher.matches(current, &account.password_hash).await.map_err(anyhow::Error::from)? {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        state.store.throttle_failure(&throttle::sign_in_key(&person.login), now, &throttle::SIGN_IN).await?;
+        errors.add("current_password", page.t("account.wrong_current_password"));
+    }
+    Ok(())
+}
+
+#[derive(Template)]
+#[template(path = "account/password.html")]
+struct PasswordForm {
+    page: Page,
+    csrf: String,
+    rules: Vec<String>,
+    errors: FieldErrors,
+}
+
+pub async fn password_show(State(state): State<AppState>, session: Session, page: Page) -> Result<Response, AppError> {
+    signed_in!(session, state, page);
+    let csrf = csrf_token(&session).await?;
+    render(&PasswordForm { rules: rule_texts(&state, &page), page, csrf, errors: FieldErrors::default() })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PasswordFields {
+    current_password: String,
+    password: String,
+    password_confirm: String,
+}
+
+/// What the strength estimator should treat as guessable for this person.
+pub fn personal_words(state: &AppState, person: &PersonRecord) -> Vec<String> {
+    let mut words = vec![
+        person.given_name.clone(),
+        person.family_name.clone(),
+        person.uid.clone(),
+        person.birth_date.year().to_string(),
+        state.config.institution_name.clone(),
+    ];
+    words.extend(personal_data(&[], person.birth_date));
+    words.extend([&person.staff_number, &person.student_number, &person.ine].into_iter().flatten().cloned());
+    words
+}
+
+/// Sets a new password after every check, with its audit event and notice mail.
+pub async fn set_password(
+    state: &AppState,
+    page: &Page,
+    person: &PersonRecord,
+    client: ClientAddr,
+    password: &SecretString,
+    kind: &'static str,
+) -> Result<(), AppError> {
+    let now = OffsetDateTime::now_utc();
+    let hash = state.hasher.hash(password).await.map_err(anyhow::Error::from)?;
+    let addr = client.0.to_string();
+    let mail = notice(&Notice {
+        kind: "password_changed",
+        locale: page.locale,
+        recipient: &person.email,
+        given_name: &person.given_name,
+        family_name: &person.family_name,
+        at: now,
+        client_addr: &addr,
+        institution: &state.config.institution_name,
+    })?;
+    let depth = state.config.password_policy.history_depth.max(1);
+    state.store.change_password(person.id, &hash, depth, &audit(kind, person, client, now), Some(&mail)).await?;
+    state.outbox.notify_one();
+    Ok(())
+}
+
+/// The policy's checks and the confirmation, for every form that sets a password.
+pub async fn new_password_errors(
+    state: &AppState,
+    page: &Page,
+    person: &PersonRecord,
+    password: &SecretString,
+    confirm: &str,
+    errors: &mut FieldErrors,
+) -> Result<(), AppError> {
+    let words = personal_words(state, person);
+    check_password(state, page, &person.login, &words, person.id, password, errors).await?;
+    if secrecy::ExposeSecret::expose_secret(password) != confirm {
+        errors.add("password_confirm", page.t(crate::domain::password_policy::MISMATCH_CODE));
+    }
+    Ok(())
+}
+
+pub async fn password_submit(
+    State(state): State<AppState>,
+    session: Session,
+    client: ClientAddr,
+    page: Page,
+    CsrfForm(fields): CsrfForm<PasswordFields>,
+) -> Result<Response, AppError> {
+    let (person, account) = signed_in!(session, state, page);
+    let mut errors = FieldErrors::default();
+    let current = SecretString::from(fields.current_password);
+    current_password_ok(&state, &page, &person, &account, &current, &mut errors).await?;
+    let password = SecretString::from(fields.password);
+    if errors.is_empty() {
+        new_password_errors(&state, &page, &person, &password, &fields.password_confirm, &mut errors).await?;
+    }
+    if !errors.is_empty() {
+        let csrf = csrf_token(&session).await?;
+        return unprocessable(&PasswordForm { rules: rule_texts(&state, &page), page, csrf, errors });
+    }
+    set_password(&state, &page, &person, client, &password, "password_changed").await?;
+    flash(&session, "account.password_saved").await?;
+    Ok(see_other(&page, "/account"))
+}
+
+#[derive(Template)]
+#[template(path = "account/question.html")]
+struct QuestionForm {
+    page: Page,
+    csrf: String,
+    questions: Vec<(&'static str, String)>,
+    selected: String,
+    custom_question: String,
+    errors: FieldErrors,
+}
+
+pub async fn question_show(State(state): State<AppState>, session: Session, page: Page) -> Result<Response, AppError> {
+    let (_, account) = signed_in!(session, state, page);
+    let csrf = csrf_token(&session).await?;
+    render(&QuestionForm {
+        questions: proposed_questions(&page),
+        page,
+        csrf,
+        selected: account.question_id.clone(),
+        custom_question: account.custom_question.clone().unwrap_or_default(),
+        errors: FieldErrors::default(),
+    })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct QuestionFields {
+    question: String,
+    custom_question: String,
+    answer: String,
+    current_password: String,
+}
+
+pub async fn question_submit(
+    State(state): State<AppState>,
+    session: Session,
+    client: ClientAddr,
+    page: Page,
+    CsrfForm(fields): CsrfForm<QuestionFields>,
+) -> Result<Response, AppError> {
+    let (person, account) = signed_in!(session, state, page);
+    let mut errors = FieldErrors::default();
+    let question_id = fields.question.trim();
+    let custom = parse_question(&page, question_id, &fields.custom_question, &mut errors);
+    let ids: Vec<&str> = [&person.staff_number, &person.student_number, &person.ine]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .chain([person.uid.as_str(), person.login.as_str()])
+        .collect();
+    let answer = parse_answer(&page, &fields.answer, &personal_data(&ids, person.birth_date), &mut errors);
+    let current = SecretString::from(fields.current_password);
+    current_password_ok(&state, &page, &person, &account, &current, &mut errors).await?;
+    let (Some(custom), Some(answer), true) = (custom, answer, errors.is_empty()) else {
+        let csrf = csrf_token(&session).await?;
+        return unprocessable(&QuestionForm {
+            questions: proposed_questions(&page),
+            page,
+            csrf,
+            selected: question_id.to_string(),
+            custom_question: fields.custom_question,
+            errors,
+        });
+    };
+    let now = OffsetDateTime::now_utc();
+    let answer_hash =
+        state.hasher.hash(&SecretString::from(answer.as_str().to_owned())).await.map_err(anyhow::Error::from)?;
+    let addr = client.0.to_string();
+    let mail = notice(&Notice {
+        kind: "question_changed",
+        locale: page.locale,
+        recipient: &person.email,
+        given_name: &person.given_name,
+        family_name: &person.family_name,
+        at: now,
+        client_addr: &addr,
+        institution: &state.config.institution_name,
+    })?;
+    let event = audit("question_changed", &person, client, now);
+    state.store.change_question(person.id, question_id, custom.as_deref(), &answer_hash, &event, &mail).await?;
+    state.outbox.notify_one();
+    flash(&session, "account.question_saved").await?;
+    Ok(see_other(&page, "/account"))
+}
+
+#[derive(Template)]
+#[template(path = "account/preferences.html")]
+struct PreferencesForm {
+    page: Page,
+    csrf: String,
+    sms_consent: String,
+    phone: String,
+    photo_consent: String,
+    directory_visible: String,
+    errors: FieldErrors,
+}
+
+fn yes_no(value: bool) -> String {
+    if value { "yes" } else { "no" }.to_string()
+}
+
+pub async fn preferences_show(
+    State(state): State<AppState>,
+    session: Session,
+    page: Page,
+) -> Result<Response, AppError> {
+    let (_, account) = signed_in!(session, state, page);
+    let csrf = csrf_token(&session).await?;
+    render(&PreferencesForm {
+        page,
+        csrf,
+        sms_consent: yes_no(account.sms_consent),
+        phone: account.phone.clone().unwrap_or_default(),
+        photo_consent: yes_no(account.photo_consent),
+        directory_visible: yes_no(account.directory_visible),
+        errors: FieldErrors::default(),
+    })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PreferencesFields {
+    sms_consent: String,
+    phone: String,
+    photo_consent: String,
+    directory_visible: String,
+}
+
+pub async fn preferences_submit(
+    State(state): State<AppState>,
+    session: Session,
+    client: ClientAddr,
+    page: Page,
+    CsrfForm(fields): CsrfForm<PreferencesFields>,
+) -> Result<Response, AppError> {
+    let (person, account) = signed_in!(session, state, page);
+    let mut errors = FieldErrors::default();
+    let phone = parse_sms(&page, &fields.sms_consent, &fields.phone, &mut errors);
+    let photo = parse_yes_no(&page, "photo_consent", &fields.photo_consent, &mut errors);
+    let directory = parse_yes_no(&page, "directory_visible", &fields.directory_visible, &mut errors);
+    let (Some(phone), Some(photo_consent), Some(directory_visible)) = (phone, photo, directory) else {
+        let csrf = csrf_token(&session).await?;
+        return unprocessable(&PreferencesForm {
+            page,
+            csrf,
+            sms_consent: fields.sms_consent,
+            phone: fields.phone,
+            photo_consent: fields.photo_consent,
+            directory_visible: fields.directory_visible,
+            errors,
+        });
+    };
+    let now = OffsetDateTime::now_utc();
+    // A consent's time is the time it was given or withdrawn, not of every save.
+    let preferences = Preferences {
+        sms_consent_at: if phone == account.phone { account.sms_consent_at } else { now },
+        photo_consent_at: if photo_consent == account.photo_consent { account.photo_consent_at } else { now },
+        phone,
+        photo_consent,
+        directory_visible,
+    };
+    state
+        .store
+        .update_preferences(person.id, &preferences, &audit("preferences_changed", &person, client, now))
+        .await?;
+    flash(&session, "account.preferences_saved").await?;
+    Ok(see_other(&page, "/account"))
+}

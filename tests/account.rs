@@ -1,0 +1,298 @@
+//! Forgotten credentials, sign-in and the account pages over real HTTP, on both stores.
+
+mod common;
+
+use common::journey::{GOOD_PASSWORD, csrf, get, identify_at, post, up_to_password};
+use common::{TestApp, TestStore, spawn_app, test_config};
+use reqwest::{Client, StatusCode};
+use sesame::cli::import::{Options, import_lines, parse_csv};
+use sesame::domain::identifiers::{IdentificationMethod, Identifier};
+
+const PEOPLE: &str = "uid,category,given_name,family_name,birth_date,staff_number
+100001,staff,Élodie,Le Bœuf,14/07/1985,12345
+100003,staff,Ana,Lima,01/01/1990,777
+";
+
+async fn app(t: &TestStore) -> TestApp {
+    let today = time::OffsetDateTime::now_utc().date();
+    let (lines, _) = parse_csv(PEOPLE.as_bytes(), today).unwrap();
+    import_lines(t.store.as_ref(), lines, "example.edu", Options::default()).await.unwrap();
+    spawn_app(test_config(&t.url), t.store.clone()).await
+}
+
+/// Élodie activates her account with GOOD_PASSWORD and the answer « Crème  Brûlée ».
+async fn activated(app: &TestApp) {
+    let c = app.new_client();
+    up_to_password(&c, app).await;
+    let fields = [("password", GOOD_PASSWORD), ("password_confirm", GOOD_PASSWORD), ("accept_rules", "on")];
+    let (s, l, _) = post(&c, app, "/activate/password", "/activate/password", &fields).await;
+    assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/activate/done"));
+}
+
+async fn person_id(app: &TestApp) -> i64 {
+    let id = Identifier::parse(IdentificationMethod::Uid, "100001").unwrap();
+    app.store.find_person(&id).await.unwrap().unwrap().id
+}
+
+async fn sign_in(client: &Client, app: &TestApp, login: &str, password: &str) -> (StatusCode, String, String) {
+    post(client, app, "/login", "/login", &[("login", login), ("password", password)]).await
+}
+
+async fn change_password(client: &Client, app: &TestApp, current: &str, new: &str) -> (StatusCode, String, String) {
+    let fields = [("current_password", current), ("password", new), ("password_confirm", new)];
+    post(client, app, "/account/password", "/account/password", &fields).await
+}
+
+async fn recovery_accepts_the_answer_in_another_case_without_accents(t: TestStore) {
+    let app = app(&t).await;
+    activated(&app).await;
+    let c = app.new_client();
+    let (s, l, _) = identify_at(&c, &app, "/recover", "staff_number", "12345", "14/07/1985").await;
+    assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/recover/question"));
+    let (_, page) = get(&c, &app, "/recover/question").await;
+    assert!(page.contains("animal"), "the person's own question is shown");
+    let res = c.get(app.url("/recover/password")).send().await.unwrap();
+    assert_eq!(res.headers()["location"], "/recover/question", "no password before the answer");
+    let (s, l, _) = post(&c, &app, "/recover/question", "/recover/question", &[("answer", "  CREME brulee ")]).await;
+    assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/recover/password"));
+    let new = "Nouveau-Ciel-Bleu-77";
+    let (s, _, body) = post(
+        &c,
+        &app,
+        "/recover/password",
+        "/recover/password",
+        &[("password", GOOD_PASSWORD), ("password_confirm", GOOD_PASSWORD)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "the current password is one of the last three");
+    assert!(body.contains("password-error"));
+    let (s, l, _) =
+        post(&c, &app, "/recover/password", "/recover/password", &[("password", new), ("password_confirm", new)]).await;
+    assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/recover/done"));
+    let (_, done) = get(&c, &app, "/recover/done").await;
+    assert!(done.contains("elodie.leboeuf"), "the login is shown");
+    let (s, l, _) = sign_in(&app.new_client(), &app, "elodie.leboeuf", new).await;
+    assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/account"));
+    let (s, _, _) = sign_in(&app.new_client(), &app, "elodie.leboeuf", GOOD_PASSWORD).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "the old password no longer works");
+}
+
+async fn five_wrong_answers_lock_recovery(t: TestStore) {
+    let app = app(&t).await;
+    activated(&app).await;
+    let c = app.new_client();
+    identify_at(&c, &app, "/recover", "staff_number", "12345", "14/07/1985").await;
+    for attempt in 1..=5 {
+        let (s, _, body) = post(&c, &app, "/recover/question", "/recover/question", &[("answer", "tiramisu")]).await;
+        if attempt < 5 {
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "attempt {attempt}");
+            assert!(body.contains("answer-error"));
+        } else {
+            assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "the fifth wrong answer locks");
+        }
+    }
+    let other = app.new_client();
+    identify_at(&other, &app, "/recover", "staff_number", "12345", "14/07/1985").await;
+    let (s, _, _) = post(&other, &app, "/recover/question", "/recover/question", &[("answer", "creme brulee")]).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "locked for the account, whatever the session");
+}
+
+async fn recovery_before_activation_leads_to_activation(t: TestStore) {
+    let app = app(&t).await;
+    let (s, _, body) = identify_at(&app.client, &app, "/recover", "staff_number", "777", "01/01/1990").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("href=\"/activate\""));
+    let (s, _, _) = identify_at(&app.new_client(), &app, "/recover", "staff_number", "777", "02/01/1990").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "recovery identifies exactly as activation does");
+}
+
+async fn the_history_refuses_the_last_three_and_accepts_the_fourth(t: TestStore) {
+    let app = app(&t).await;
+    activated(&app).await;
+    let c = app.new_client();
+    sign_in(&c, &app, "elodie.leboeuf", GOOD_PASSWORD).await;
+    let [p2, p3, p4] = ["Deuxieme-Piste-Verte-2", "Troisieme-Piste-Rouge-3", "Quatrieme-Piste-Noire-4"];
+    for (current, new) in [(GOOD_PASSWORD, p2), (p2, p3)] {
+        let (s, l, _) = change_password(&c, &app, current, new).await;
+        assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/account"), "{new}");
+    }
+    for old in [GOOD_PASSWORD, p2, p3] {
+        let (s, _, body) = change_password(&c, &app, p3, old).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{old} is among the last three");
+        assert!(body.contains("3 derniers"), "{old}");
+    }
+    change_password(&c, &app, p3, p4).await;
+    let (s, l, _) = change_password(&c, &app, p4, GOOD_PASSWORD).await;
+    assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/account"), "four changes back is allowed again");
+    assert_eq!(
+        app.store.password_history(person_id(&app).await, 10).await.unwrap().len(),
+        3,
+        "exactly the depth is kept"
+    );
+}
+
+async fn sign_in_waits_grow_after_repeated_failures(t: TestStore) {
+    let app = app(&t).await;
+    activated(&app).await;
+    for login in ["elodie.leboeuf", "nobody.here"] {
+        for attempt in 1..=3 {
+            let (s, _, body) = sign_in(&app.new_client(), &app, login, "Wrong-Password-1").await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{login} attempt {attempt}");
+            assert!(body.contains("Identifiant ou mot de passe incorrect."));
+        }
+        let c = app.new_client();
+        let (_, form) = get(&c, &app, "/login").await;
+        let res = c
+            .post(app.url("/login"))
+            .form(&[("csrf_token", csrf(&form).as_str()), ("login", login), ("password", GOOD_PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "{login}: waits, even with the right password");
+        let retry: i64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=30).contains(&retry), "{retry}");
+    }
+    let (s, _, _) = sign_in(&app.new_client(), &app, " ELODIE.LEBOEUF", GOOD_PASSWORD).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "the lock holds whatever the case and spacing");
+}
+
+async fn unknown_login_and_wrong_password_look_the_same(t: TestStore) {
+    let app = app(&t).await;
+    activated(&app).await;
+    let (s1, _, a) = sign_in(&app.new_client(), &app, "elodie.leboeuf", "Wrong-Password-1").await;
+    let (s2, _, b) = sign_in(&app.new_client(), &app, "elodie.leboeuF", "Wrong-Password-1").await;
+    let (s3, _, c) = sign_in(&app.new_client(), &app, "nobody.there", "Wrong-Password-1").await;
+    assert_eq!(
+        (s1, s2, s3),
+        (StatusCode::UNPROCESSABLE_ENTITY, StatusCode::UNPROCESSABLE_ENTITY, StatusCode::UNPROCESSABLE_ENTITY)
+    );
+    let strip = |body: &str, login: &str| {
+        body.lines().filter(|l| !l.contains("csrf_token")).collect::<String>().replace(login, "LOGIN")
+    };
+    assert_eq!(strip(&a, "elodie.leboeuf"), strip(&c, "nobody.there"));
+    assert_eq!(strip(&a, "elodie.leboeuf"), strip(&b, "elodie.leboeuF"));
+}
+
+async fn signing_in_changes_the_session_id_and_logout_ends_it(t: TestStore) {
+    let app = app(&t).await;
+    activated(&app).await;
+    let c = app.new_client();
+    let res = c.get(app.url("/login")).send().await.unwrap();
+    let before = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let form = res.text().await.unwrap();
+    let res = c
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf_token", csrf(&form).as_str()),
+            ("login", "elodie.leboeuf@example.edu"),
+            ("password", GOOD_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["location"], "/account", "sign-in by institutional address");
+    let after = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    assert_ne!(before, after, "a new session id at sign-in");
+    let fixed = app.new_client().get(app.url("/account")).header("cookie", &before).send().await.unwrap();
+    assert_eq!(fixed.status(), StatusCode::SEE_OTHER, "the id from before sign-in opens nothing");
+
+    let (s, page) = get(&c, &app, "/account").await;
+    assert_eq!(s, StatusCode::OK);
+    for shown in ["elodie.leboeuf", "100001", "elodie.leboeuf@example.edu", "+33 6 •• •• •• 78"] {
+        assert!(page.contains(shown), "overview shows {shown}");
+    }
+    let res = c.post(app.url("/logout")).form(&[("csrf_token", csrf(&page).as_str())]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let replay = app.new_client().get(app.url("/account")).header("cookie", &after).send().await.unwrap();
+    assert_eq!(replay.status(), StatusCode::SEE_OTHER, "the old cookie no longer opens /account");
+    assert_eq!(replay.headers()["location"], "/login");
+}
+
+async fn preferences_are_saved_and_shown_again(t: TestStore) {
+    let app = app(&t).await;
+    activated(&app).await;
+    let c = app.new_client();
+    sign_in(&c, &app, "elodie.leboeuf", GOOD_PASSWORD).await;
+    let bad =
+        [("sms_consent", "yes"), ("phone", "01 23 45 67 89"), ("photo_consent", "maybe"), ("directory_visible", "no")];
+    let (s, _, body) = post(&c, &app, "/account/preferences", "/account/preferences", &bad).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body.contains("phone-error")
+            && body.contains("photo_consent-error")
+            && body.contains("value=\"01 23 45 67 89\"")
+    );
+    let good = [("sms_consent", "no"), ("phone", ""), ("photo_consent", "yes"), ("directory_visible", "no")];
+    let (s, l, _) = post(&c, &app, "/account/preferences", "/account/preferences", &good).await;
+    assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/account"));
+    let account = app.store.account(person_id(&app).await).await.unwrap().unwrap();
+    assert_eq!(
+        (account.sms_consent, account.phone.as_deref(), account.photo_consent, account.directory_visible),
+        (false, None, true, false)
+    );
+    let (_, form) = get(&c, &app, "/account/preferences").await;
+    assert!(
+        form.contains("name=\"sms_consent\" value=\"no\" checked")
+            && form.contains("name=\"photo_consent\" value=\"yes\" checked")
+    );
+    assert!(form.contains("name=\"directory_visible\" value=\"no\" checked"));
+}
+
+async fn a_new_question_needs_the_current_password(t: TestStore) {
+    let app = app(&t).await;
+    activated(&app).await;
+    let c = app.new_client();
+    sign_in(&c, &app, "elodie.leboeuf", GOOD_PASSWORD).await;
+    let fields = [
+        ("question", "custom"),
+        ("custom_question", "Le nom de mon premier vélo ?"),
+        ("answer", "Rossinante"),
+        ("current_password", "nope"),
+    ];
+    let (s, _, body) = post(&c, &app, "/account/question", "/account/question", &fields).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("current_password-error"));
+    let fields = [
+        ("question", "custom"),
+        ("custom_question", "Le nom de mon premier vélo ?"),
+        ("answer", "Rossinante"),
+        ("current_password", GOOD_PASSWORD),
+    ];
+    let (s, l, _) = post(&c, &app, "/account/question", "/account/question", &fields).await;
+    assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/account"));
+    let (_, page) = get(&c, &app, "/account").await;
+    assert!(page.contains("Le nom de mon premier vélo ?") && page.contains("question joker a été modifiée"));
+    // Recovery now asks the new question and takes the new answer.
+    let r = app.new_client();
+    identify_at(&r, &app, "/recover", "staff_number", "12345", "14/07/1985").await;
+    let (s, l, _) = post(&r, &app, "/recover/question", "/recover/question", &[("answer", "rossinante")]).await;
+    assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/recover/password"));
+}
+
+async fn weaker_hashes_are_upgraded_at_sign_in(t: TestStore) {
+    let app = app(&t).await;
+    activated(&app).await;
+    let id = person_id(&app).await;
+    let weak = sesame::hashing::Hasher::new(8_192, 1, 1, 1).unwrap();
+    let weak_hash = weak.hash(&secrecy::SecretString::from(GOOD_PASSWORD.to_owned())).await.unwrap();
+    let strong = app.store.account(id).await.unwrap().unwrap().password_hash;
+    app.store.rehash_password(id, &strong, &weak_hash).await.unwrap();
+    assert!(app.store.account(id).await.unwrap().unwrap().password_hash.contains("m=8192"));
+    let (s, _, _) = sign_in(&app.new_client(), &app, "elodie.leboeuf", GOOD_PASSWORD).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let now = app.store.account(id).await.unwrap().unwrap().password_hash;
+    assert!(now.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{now}");
+}
+
+on_both_stores!(
+    recovery_accepts_the_answer_in_another_case_without_accents,
+    five_wrong_answers_lock_recovery,
+    recovery_before_activation_leads_to_activation,
+    the_history_refuses_the_last_three_and_accepts_the_fourth,
+    sign_in_waits_grow_after_repeated_failures,
+    unknown_login_and_wrong_password_look_the_same,
+    signing_in_changes_the_session_id_and_logout_ends_it,
+    preferences_are_saved_and_shown_again,
+    a_new_question_needs_the_current_password,
+    weaker_hashes_are_upgraded_at_sign_in,
+);
