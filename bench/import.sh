@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Times `sesame import` of N people (default 100,000) into a fresh PostgreSQL database and a
+# fresh SQLite file, against psql's \copy of the same rows into a bare table.
+# Usage: bench/import.sh [N]   (builds the release binary; PostgreSQL on 127.0.0.1:5432)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n="${1:-100000}"
+bin="${SESAME_BIN:-target/release/sesame}"
+[ -x "$bin" ] || cargo build --release --quiet
+work=$(mktemp -d)
+trap 'rm -rf "$work"; psql -qh 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS sesame_bench_import" >/dev/null 2>&1 || true' EXIT
+
+python3 - "$n" > "$work/people.csv" <<'PY'
+import sys
+n = int(sys.argv[1])
+given = ["Élodie", "Jean", "Zoé", "Agnès", "Camille", "Léa", "Hugo", "Chloé", "Noé", "Inès"]
+family = ["Martin", "Le Bœuf", "Dubois", "Durand", "N'Diaye", "Lefèvre", "Moreau", "Fournier"]
+print("uid,category,given_name,family_name,birth_date,staff_number,student_number")
+for i in range(n):
+    staff = i % 5 == 0
+    print(f"u{i},{'staff' if staff else 'student'},{given[i % 10]},{family[(i // 10) % 8]},"
+          f"{1 + i % 28:02d}/{1 + i % 12:02d}/{1960 + i % 45},{f'S{i}' if staff else ''},{'' if staff else 20000000 + i}")
+PY
+
+psql -qh 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS sesame_bench_import" -c "CREATE DATABASE sesame_bench_import"
+pg="postgres://postgres@127.0.0.1:5432/sesame_bench_import"
+DATABASE_URL="$pg" "$bin" migrate >/dev/null
+seconds() { local s e; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); echo "$e - $s" | bc; }
+
+t_pg=$(seconds env DATABASE_URL="$pg" "$bin" import "$work/people.csv")
+t_pg_again=$(seconds env DATABASE_URL="$pg" "$bin" import "$work/people.csv")
+psql -qh 127.0.0.1 -U postgres -d sesame_bench_import -c "CREATE TABLE bare (uid text, category text, given_name text, family_name text, birth_date text, staff_number text, student_number text)"
+t_copy=$(seconds psql -qh 127.0.0.1 -U postgres -d sesame_bench_import -c "\\copy bare FROM '$work/people.csv' CSV HEADER")
+t_sqlite=$(seconds env DATABASE_URL="sqlite://$work/bench.db" "$bin" import "$work/people.csv")
+count=$(psql -tAqh 127.0.0.1 -U postgres -d sesame_bench_import -c "SELECT count(*) FROM people")
+
+printf '%-38s %10s\n' "import of $n people" "seconds"
+printf '%-38s %10.2f\n' "PostgreSQL, sesame import (new)" "$t_pg" "PostgreSQL, sesame import (unchanged)" "$t_pg_again" \
+  "PostgreSQL, psql \\copy into bare table" "$t_copy" "SQLite, sesame import (new)" "$t_sqlite"
+printf '%-38s %10.1f\n' "ratio sesame / \\copy (PostgreSQL)" "$(echo "$t_pg / $t_copy" | bc -l)"
+echo "people in PostgreSQL after import: $count"
