@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::Semaphore;
 
 /// OWASP's minimum for Argon2id: 19 MiB, two passes, one lane.
 pub const OWASP_M_COST: u32 = 19_456;
@@ -17,16 +16,19 @@ pub const OWASP_P_COST: u32 = 1;
 pub enum HashError {
     #[error("argon2: {0}")]
     Argon2(String),
-    #[error("the hashing task stopped: {0}")]
-    Task(#[from] tokio::task::JoinError),
+    #[error("the hashing workers stopped")]
+    Stopped,
 }
 
-/// Each hash holds `m_cost` KiB while it runs; the semaphore bounds how many run at once,
-/// so a burst of posts queues instead of growing memory without limit.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Each hash holds `m_cost` KiB while it runs. Hashes run on a few dedicated threads, one per
+/// core, fed by a queue: a burst of posts waits in line instead of growing memory, and the
+/// allocator reuses the same threads' memory rather than keeping a block per blocking thread.
 #[derive(Clone)]
 pub struct Hasher {
     params: Params,
-    permits: Arc<Semaphore>,
+    jobs: std::sync::mpsc::Sender<Job>,
     /// Time spent hashing, for metrics and benchmarks.
     spent: Arc<std::sync::atomic::AtomicU64>,
     /// A hash of nothing anyone knows, verified when an account does not exist, so that an
@@ -43,12 +45,21 @@ impl std::fmt::Debug for Hasher {
 impl Hasher {
     pub fn new(m_cost: u32, t_cost: u32, p_cost: u32, concurrency: usize) -> Result<Self, HashError> {
         let params = Params::new(m_cost, t_cost, p_cost, None).map_err(|e| HashError::Argon2(e.to_string()))?;
-        Ok(Self {
-            params,
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
-            spent: Arc::default(),
-            dummy: Arc::default(),
-        })
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = Arc::new(std::sync::Mutex::new(queue));
+        for i in 0..concurrency.max(1) {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || {
+                    // Ends when every Hasher clone (every sender) is gone.
+                    while let Some(job) = queue.lock().ok().and_then(|q| q.recv().ok()) {
+                        job();
+                    }
+                })
+                .map_err(|e| HashError::Argon2(format!("cannot start a hashing thread: {e}")))?;
+        }
+        Ok(Self { params, jobs, spent: Arc::default(), dummy: Arc::default() })
     }
 
     /// OWASP's parameters, as many hashes at once as there are cores.
@@ -70,16 +81,17 @@ impl Hasher {
         &self,
         job: impl FnOnce(Argon2<'static>) -> T + Send + 'static,
     ) -> Result<T, HashError> {
-        let _permit = self.permits.acquire().await.map_err(|e| HashError::Argon2(e.to_string()))?;
         let argon2 = self.argon2();
         let spent = self.spent.clone();
-        Ok(tokio::task::spawn_blocking(move || {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
             let start = Instant::now();
             let out = job(argon2);
             spent.fetch_add(start.elapsed().as_micros() as u64, std::sync::atomic::Ordering::Relaxed);
-            out
-        })
-        .await?)
+            let _ = reply.send(out);
+        });
+        self.jobs.send(job).map_err(|_| HashError::Stopped)?;
+        answer.await.map_err(|_| HashError::Stopped)
     }
 
     /// A PHC string (`$argon2id$v=19$m=…`) with a fresh random salt.
