@@ -14,10 +14,28 @@ const PEOPLE: &str = "uid,category,given_name,family_name,birth_date,staff_numbe
 ";
 
 async fn app(t: &TestStore) -> TestApp {
+    app_with(t, test_config(&t.url)).await
+}
+
+async fn app_with(t: &TestStore, config: sesame::config::Config) -> TestApp {
     let today = time::OffsetDateTime::now_utc().date();
     let (lines, _) = parse_csv(PEOPLE.as_bytes(), today).unwrap();
     import_lines(t.store.as_ref(), lines, "example.edu", Options::default()).await.unwrap();
-    spawn_app(test_config(&t.url), t.store.clone()).await
+    spawn_app(config, t.store.clone()).await
+}
+
+/// The mails written so far, waiting up to a few seconds for `at_least` of them.
+async fn mails(dir: &std::path::Path, at_least: usize) -> Vec<String> {
+    for _ in 0..50 {
+        let found: Vec<String> = std::fs::read_dir(dir)
+            .map(|d| d.filter_map(Result::ok).map(|e| std::fs::read_to_string(e.path()).unwrap_or_default()).collect())
+            .unwrap_or_default();
+        if found.len() >= at_least {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Vec::new()
 }
 
 /// Élodie activates her account with GOOD_PASSWORD and the answer « Crème  Brûlée ».
@@ -107,7 +125,9 @@ async fn recovery_before_activation_leads_to_activation(t: TestStore) {
 }
 
 async fn the_history_refuses_the_last_three_and_accepts_the_fourth(t: TestStore) {
-    let app = app(&t).await;
+    let config = test_config(&t.url);
+    let mail_dir = config.mail_dir.clone();
+    let app = app_with(&t, config).await;
     activated(&app).await;
     let c = app.new_client();
     sign_in(&c, &app, "elodie.leboeuf", GOOD_PASSWORD).await;
@@ -284,7 +304,36 @@ async fn weaker_hashes_are_upgraded_at_sign_in(t: TestStore) {
     assert!(now.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{now}");
 }
 
+async fn an_idle_signed_in_session_ends(t: TestStore) {
+    let mut config = test_config(&t.url);
+    config.session_idle = time::Duration::seconds(1);
+    let app = app_with(&t, config).await;
+    activated(&app).await;
+    let c = app.new_client();
+    sign_in(&c, &app, "elodie.leboeuf", GOOD_PASSWORD).await;
+    assert_eq!(c.get(app.url("/account")).send().await.unwrap().status(), StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let res = c.get(app.url("/account")).send().await.unwrap();
+    assert_eq!((res.status(), res.headers()["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, "/login"));
+}
+
+async fn a_forged_form_gets_a_translated_403(t: TestStore) {
+    let app = app(&t).await;
+    get(&app.client, &app, "/login?lang=en").await;
+    let res = app
+        .client
+        .post(app.url("/login"))
+        .form(&[("csrf_token", "forged"), ("login", "x"), ("password", "y")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.text().await.unwrap().contains("This form has expired"));
+}
+
 on_both_stores!(
+    an_idle_signed_in_session_ends,
+    a_forged_form_gets_a_translated_403,
     recovery_accepts_the_answer_in_another_case_without_accents,
     five_wrong_answers_lock_recovery,
     recovery_before_activation_leads_to_activation,

@@ -60,12 +60,27 @@ pub async fn not_found(page: Page) -> Response {
 }
 
 #[derive(Template)]
-#[template(path = "forbidden.html")]
-struct Forbidden;
+#[template(path = "form_refused.html")]
+struct FormRefused {
+    page: Page,
+    title_key: &'static str,
+    body_key: &'static str,
+}
 
-/// 403 for a form without its session's CSRF token (often: a form left open across a restart
-/// of the browser, or a session that expired). Bilingual: the locale is not known yet here.
-pub fn forbidden() -> Response {
-    let body = Forbidden.render().unwrap_or_else(|_| "403".into());
-    (StatusCode::FORBIDDEN, Html(body)).into_response()
+fn form_refused(status: StatusCode, page: Page, title_key: &'static str, body_key: &'static str) -> Response {
+    match render(&FormRefused { page, title_key, body_key }) {
+        Ok(r) => (status, r).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// 403 for a form without its session's CSRF token (often a form left open until the
+/// session expired, or opened in another browser).
+pub fn forbidden(page: Page) -> Response {
+    form_refused(StatusCode::FORBIDDEN, page, "form.expired_title", "form.expired_body")
+}
+
+/// 400 for a body that is not a readable form (bad encoding, not UTF-8).
+pub fn unreadable_form(page: Page) -> Response {
+    form_refused(StatusCode::BAD_REQUEST, page, "form.unreadable_title", "form.unreadable_body")
 }

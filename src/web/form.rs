@@ -10,6 +10,8 @@ use tower_sessions::Session;
 
 use super::AppState;
 use super::error::AppError;
+use super::page::Page;
+use axum::extract::FromRequestParts;
 
 const CSRF_KEY: &str = "csrf";
 pub const CSRF_FIELD: &str = "csrf_token";
@@ -52,6 +54,7 @@ where
         let session = <Session as axum::extract::FromRequestParts<S>>::from_request_parts(&mut parts, state)
             .await
             .map_err(IntoResponse::into_response)?;
+        let Ok(page) = Page::from_request_parts(&mut parts, state).await;
         let is_form = parts
             .headers
             .get(header::CONTENT_TYPE)
@@ -67,11 +70,9 @@ where
         let expected = session.get::<String>(CSRF_KEY).await.map_err(|e| session_error(e).into_response())?;
         match (submitted, expected) {
             (Some(s), Some(e)) if same_token(&s, &e) => {}
-            _ => return Err(super::error::forbidden()),
+            _ => return Err(super::error::forbidden(page)),
         }
-        serde_urlencoded::from_bytes::<T>(&bytes)
-            .map(CsrfForm)
-            .map_err(|_| (StatusCode::BAD_REQUEST, "Formulaire illisible / Unreadable form").into_response())
+        serde_urlencoded::from_bytes::<T>(&bytes).map(CsrfForm).map_err(|_| super::error::unreadable_form(page))
     }
 }
 
