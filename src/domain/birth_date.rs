@@ -162,21 +162,10 @@ impl<'de> Deserialize<'de> for BirthDate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::test_support::assert_translated;
     use time::macros::date;
 
     const TODAY: Date = date!(2025 - 06 - 15);
-    const LOCALES: &str = include_str!("../../locales/domain.yml");
-
-    fn assert_translated(code: &str) {
-        let (_, block) =
-            LOCALES.split_once(&format!("\n{code}:\n")).unwrap_or_else(|| panic!("{code} is missing from domain.yml"));
-        let mut lines = block.lines();
-        for lang in ["fr", "en"] {
-            let line = lines.next().unwrap_or_default();
-            let prefix = format!("  {lang}: \"");
-            assert!(line.starts_with(&prefix) && line.len() > prefix.len() + 1, "{code}: no {lang} text");
-        }
-    }
 
     fn parse(input: &str) -> Result<Date, BirthDateError> {
         BirthDate::parse(input, TODAY).map(|b| b.date())

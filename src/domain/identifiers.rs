@@ -281,19 +281,7 @@ impl fmt::Display for Identifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const LOCALES: &str = include_str!("../../locales/domain.yml");
-
-    fn assert_translated(code: &str) {
-        let (_, block) =
-            LOCALES.split_once(&format!("\n{code}:\n")).unwrap_or_else(|| panic!("{code} is missing from domain.yml"));
-        let mut lines = block.lines();
-        for lang in ["fr", "en"] {
-            let line = lines.next().unwrap_or_default();
-            let prefix = format!("  {lang}: \"");
-            assert!(line.starts_with(&prefix) && line.len() > prefix.len() + 1, "{code}: no {lang} text");
-        }
-    }
+    use crate::domain::test_support::assert_translated;
 
     type NumberParser = fn(&str) -> Result<String, IdentifierError>;
 

@@ -216,21 +216,9 @@ impl LoginAllocator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::test_support::assert_translated;
     use std::cell::Cell;
     use std::collections::HashSet;
-
-    const LOCALES: &str = include_str!("../../locales/domain.yml");
-
-    fn assert_translated(code: &str) {
-        let (_, block) =
-            LOCALES.split_once(&format!("\n{code}:\n")).unwrap_or_else(|| panic!("{code} is missing from domain.yml"));
-        let mut lines = block.lines();
-        for lang in ["fr", "en"] {
-            let line = lines.next().unwrap_or_default();
-            let prefix = format!("  {lang}: \"");
-            assert!(line.starts_with(&prefix) && line.len() > prefix.len() + 1, "{code}: no {lang} text");
-        }
-    }
 
     fn login(s: &str) -> Result<String, LoginError> {
         Login::parse(s).map(|l| l.0)

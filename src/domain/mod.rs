@@ -11,3 +11,23 @@ pub mod person;
 pub mod phone;
 pub mod security_answer;
 pub mod throttle;
+
+/// What the domain's tests share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::i18n::Locale;
+
+    /// The code has a French and an English text (rust-i18n answers a missing key with the key).
+    pub fn assert_translated(code: &str) {
+        for locale in [Locale::Fr, Locale::En] {
+            let text = locale.t(code);
+            assert!(!text.trim().is_empty() && !text.ends_with(code), "{code} has no {} text", locale.as_str());
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "no.such.key has no fr text")]
+    fn a_missing_key_is_caught() {
+        assert_translated("no.such.key");
+    }
+}

@@ -83,6 +83,27 @@ pub async fn overview(State(state): State<AppState>, session: Session, page: Pag
     })
 }
 
+/// The notice mail of a change, in the language of the page it was made on.
+fn notice_to(
+    state: &AppState,
+    page: &Page,
+    person: &PersonRecord,
+    kind: &'static str,
+    client: ClientAddr,
+    at: OffsetDateTime,
+) -> Result<crate::store::NewMail, askama::Error> {
+    notice(&Notice {
+        kind,
+        locale: page.locale,
+        recipient: &person.email,
+        given_name: &person.given_name,
+        family_name: &person.family_name,
+        at,
+        client_addr: &client.0.to_string(),
+        institution: &state.config.institution_name,
+    })
+}
+
 fn audit(kind: &'static str, person: &PersonRecord, client: ClientAddr, at: OffsetDateTime) -> AuditEvent {
     AuditEvent {
         kind,
@@ -159,17 +180,7 @@ pub async fn set_password(
 ) -> Result<(), AppError> {
     let now = OffsetDateTime::now_utc();
     let hash = state.hasher.hash(password).await.map_err(anyhow::Error::from)?;
-    let addr = client.0.to_string();
-    let mail = notice(&Notice {
-        kind: "password_changed",
-        locale: page.locale,
-        recipient: &person.email,
-        given_name: &person.given_name,
-        family_name: &person.family_name,
-        at: now,
-        client_addr: &addr,
-        institution: &state.config.institution_name,
-    })?;
+    let mail = notice_to(state, page, person, "password_changed", client, now)?;
     let depth = state.config.password_policy.history_depth.max(1);
     state.store.change_password(person.id, &hash, depth, &audit(kind, person, client, now), Some(&mail)).await?;
     state.outbox.notify_one();
@@ -284,17 +295,7 @@ pub async fn question_submit(
     let now = OffsetDateTime::now_utc();
     let answer_hash =
         state.hasher.hash(&SecretString::from(answer.as_str().to_owned())).await.map_err(anyhow::Error::from)?;
-    let addr = client.0.to_string();
-    let mail = notice(&Notice {
-        kind: "question_changed",
-        locale: page.locale,
-        recipient: &person.email,
-        given_name: &person.given_name,
-        family_name: &person.family_name,
-        at: now,
-        client_addr: &addr,
-        institution: &state.config.institution_name,
-    })?;
+    let mail = notice_to(&state, &page, &person, "question_changed", client, now)?;
     let event = audit("question_changed", &person, client, now);
     state.store.change_question(person.id, question_id, custom.as_deref(), &answer_hash, &event, &mail).await?;
     state.outbox.notify_one();
