@@ -89,7 +89,21 @@ async fn oversized_bodies_are_refused(t: TestStore) {
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
 
+async fn metrics_count_requests_by_route_template(t: TestStore) {
+    let app = app(&t).await;
+    app.client.get(app.url("/activate/identify?method=uid")).send().await.unwrap();
+    app.client.get(app.url("/nowhere/secret-looking-path")).send().await.unwrap();
+    let res = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = res.text().await.unwrap();
+    assert!(text.contains("http_requests_total{") && text.contains("route=\"/activate/identify\""), "{text}");
+    assert!(text.contains("http_request_duration_seconds_bucket"), "{text}");
+    assert!(text.contains("sesame_outbox_backlog 0") && text.contains("sesame_argon2_seconds_total"), "{text}");
+    assert!(!text.contains("secret-looking-path"), "raw paths never become labels");
+}
+
 on_both_stores!(
+    metrics_count_requests_by_route_template,
     probes_answer,
     home_is_french_by_default_with_the_contract_headers,
     english_when_the_browser_prefers_it_or_asked_and_remembered,

@@ -77,11 +77,13 @@ impl Worker {
             match self.transport.send(&self.from, mail, &self.domain).await {
                 Ok(()) => {
                     tracing::info!(outbox_id = mail.id, attempts = mail.attempts, "outbox: mail sent");
+                    metrics::counter!("sesame_mails_sent_total").increment(1);
                     if let Err(e) = self.store.mail_sent(mail.id, OffsetDateTime::now_utc()).await {
                         tracing::error!(outbox_id = mail.id, error = %e, "outbox: sent but not marked; it may go twice");
                     }
                 }
                 Err(error) => {
+                    metrics::counter!("sesame_outbox_failures_total").increment(1);
                     let retry_at = OffsetDateTime::now_utc().unix_timestamp() + self.pace.backoff(mail.attempts);
                     tracing::warn!(outbox_id = mail.id, attempts = mail.attempts, %error, "outbox: send failed, will retry");
                     if let Err(e) = self.store.mail_failed(mail.id, &error, retry_at).await {

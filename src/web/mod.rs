@@ -9,6 +9,7 @@ pub mod form;
 mod health;
 mod home;
 pub mod i18n;
+mod metrics;
 mod page;
 mod pages;
 mod recover;
@@ -58,11 +59,13 @@ pub fn app(state: AppState) -> Router {
         .merge(activate::router())
         .merge(recover::router())
         .merge(account::router())
+        .merge(metrics::router())
         .merge(health::router())
         .merge(assets::router())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), i18n::negotiate))
         .layer(sessions)
+        .route_layer(axum::middleware::from_fn(metrics::track))
         .with_state(state);
     let routes = if base.is_empty() { routes } else { Router::new().nest(&base, routes) };
     security_headers(routes).layer(RequestBodyLimitLayer::new(BODY_LIMIT))

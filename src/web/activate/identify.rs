@@ -199,6 +199,7 @@ pub async fn identify(
         }
         other => {
             tracing::info!(method = method.as_str(), known = other.is_some(), "identification failed");
+            metrics::counter!("sesame_identification_failures_total").increment(1);
             for (k, rule) in [(&key, &throttle::IDENTIFIER), (&addr_key, &throttle::CLIENT_ADDRESS)] {
                 count_failure(state, k, now_s, rule).await?;
             }
@@ -212,6 +213,8 @@ pub async fn identify(
 
 async fn count_failure(state: &AppState, key: &str, now: i64, rule: &ThrottleRule) -> Result<(), AppError> {
     if state.store.throttle_failure(key, now, rule).await?.is_some() {
+        metrics::counter!("sesame_locks_total", "scope" => key.split(':').next().unwrap_or("").to_string())
+            .increment(1);
         tracing::warn!(scope = key.split(':').next().unwrap_or(""), "throttle: locked after repeated failures");
     }
     Ok(())

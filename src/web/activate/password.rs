@@ -183,6 +183,7 @@ pub async fn submit(
         Activation::Activated => {
             state.outbox.notify_one();
             tracing::info!(person_id = wizard.person.person_id, "account activated");
+            metrics::counter!("sesame_activations_total").increment(1);
             let done = Activated {
                 login: wizard.person.login.clone(),
                 uid: wizard.person.uid.clone(),
