@@ -43,7 +43,7 @@ macro_rules! signed_in {
 }
 
 /// The text of a person's question, in the page's language when it is a proposed one.
-fn question_text(page: &Page, account: &AccountRecord) -> String {
+pub fn asked_question(page: &Page, account: &AccountRecord) -> String {
     match (&account.custom_question, find_proposed_question(&account.question_id)) {
         (Some(custom), _) => custom.clone(),
         (None, Some(q)) => page.t(q.key),
@@ -72,7 +72,7 @@ pub async fn overview(State(state): State<AppState>, session: Session, page: Pag
         account.activated_at.format(&time::macros::format_description!("[day]/[month]/[year]")).unwrap_or_default();
     let phone = account.phone.as_deref().and_then(|p| MobileNumber::parse(p).ok()).map(|m| m.masked());
     render(&Overview {
-        question: question_text(&page, &account),
+        question: asked_question(&page, &account),
         page,
         csrf,
         flash,

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use super::AppState;
-use super::account::pages::{new_password_errors, set_password};
+use super::account::pages::{asked_question, new_password_errors, set_password};
 use super::activate::identify::{
     Choose, Disabled, Identification, IdentifyFields, MethodQuery, empty_form, identify, too_many, unprocessable,
 };
@@ -23,7 +23,7 @@ use super::error::AppError;
 use super::form::{CsrfForm, FieldErrors, csrf_token, session_error};
 use super::page::{Page, render};
 use crate::domain::identifiers::IdentificationMethod;
-use crate::domain::security_answer::{find_proposed_question, normalize_answer};
+use crate::domain::security_answer::normalize_answer;
 use crate::domain::throttle;
 use crate::store::PersonRecord;
 
@@ -131,15 +131,7 @@ struct QuestionForm {
 }
 
 async fn question_text(state: &AppState, page: &Page, person_id: i64) -> Result<String, AppError> {
-    let account = state.store.account(person_id).await?;
-    Ok(match account {
-        Some(a) => match (a.custom_question, find_proposed_question(&a.question_id)) {
-            (Some(custom), _) => custom,
-            (None, Some(q)) => page.t(q.key),
-            (None, None) => a.question_id,
-        },
-        None => String::new(),
-    })
+    Ok(state.store.account(person_id).await?.map(|a| asked_question(page, &a)).unwrap_or_default())
 }
 
 pub async fn question_show(State(state): State<AppState>, session: Session, page: Page) -> Result<Response, AppError> {
