@@ -102,7 +102,27 @@ async fn metrics_count_requests_by_route_template(t: TestStore) {
     assert!(!text.contains("secret-looking-path"), "raw paths never become labels");
 }
 
+async fn everything_follows_a_path_prefix(t: TestStore) {
+    let mut config = test_config(&t.url);
+    config.public_url = url::Url::parse("https://ent.example.edu/sesame").unwrap();
+    let app = spawn_app(config, t.store.clone()).await;
+    let slash = app.client.get(app.url("/sesame/")).send().await.unwrap();
+    assert_eq!(slash.headers()["location"], "/sesame");
+    let home = app.client.get(app.url("/sesame")).send().await.unwrap();
+    assert_eq!(home.status(), StatusCode::OK);
+    let body = home.text().await.unwrap();
+    assert!(body.contains("href=\"/sesame/activate\"") && body.contains("href=\"/sesame/static/sesame.css\""));
+    assert_eq!(app.client.get(app.url("/activate")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    let res = app.client.get(app.url("/sesame/activate/identify?method=uid")).send().await.unwrap();
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.contains("Path=/sesame"), "{cookie}");
+    let res = app.client.get(app.url("/sesame/activate/password")).send().await.unwrap();
+    assert_eq!(res.headers()["location"], "/sesame/activate", "redirects stay under the prefix");
+    assert_eq!(app.client.get(app.url("/sesame/static/sesame.css")).send().await.unwrap().status(), StatusCode::OK);
+}
+
 on_both_stores!(
+    everything_follows_a_path_prefix,
     metrics_count_requests_by_route_template,
     probes_answer,
     home_is_french_by_default_with_the_contract_headers,

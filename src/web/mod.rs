@@ -67,7 +67,18 @@ pub fn app(state: AppState) -> Router {
         .layer(sessions)
         .route_layer(axum::middleware::from_fn(metrics::track))
         .with_state(state);
-    let routes = if base.is_empty() { routes } else { Router::new().nest(&base, routes) };
+    let routes = if base.is_empty() {
+        routes
+    } else {
+        // The prefix itself is the home page; with a trailing slash it leads there.
+        let home = base.clone();
+        Router::new()
+            .route(
+                &format!("{base}/"),
+                axum::routing::get(move || async move { axum::response::Redirect::permanent(&home) }),
+            )
+            .nest(&base, routes)
+    };
     security_headers(routes).layer(RequestBodyLimitLayer::new(BODY_LIMIT))
 }
 

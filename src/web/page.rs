@@ -32,14 +32,17 @@ impl Page {
         self.locale.as_str()
     }
 
-    /// An absolute path to one of our pages, under the prefix.
+    /// An absolute path to one of our pages, under the prefix (the home page is the prefix itself).
     pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
+        match path {
+            "/" if !self.base.is_empty() => self.base.clone(),
+            _ => format!("{}{}", self.base, path),
+        }
     }
 
     /// This page in the other language.
     pub fn switch_url(&self) -> String {
-        format!("{}{}?lang={}", self.base, self.path, self.locale.other().as_str())
+        format!("{}?lang={}", self.url(&self.path), self.locale.other().as_str())
     }
 }
 
