@@ -11,6 +11,6 @@ pub fn init(format: LogFormat) {
     // A second init (tests, or a command that runs twice in one process) keeps the first.
     let _ = match format {
         LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init(),
     };
 }

@@ -20,7 +20,9 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
 
 use tokio::sync::{Notify, watch};
 
@@ -79,7 +81,18 @@ pub fn app(state: AppState) -> Router {
             )
             .nest(&base, routes)
     };
-    security_headers(routes).layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+    security_headers(routes)
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Every log line of a request carries its id (also sent back as `X-Request-Id`), method and path;
+/// never the query or the body.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+    tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
 }
 
 /// The contract's headers on every answer; an answer that sets its own keeps it.
