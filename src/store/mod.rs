@@ -209,6 +209,41 @@ pub struct Preferences {
     pub directory_visible: bool,
 }
 
+/// One line of the audit trail as the help desk reads it, with the person's login.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuditLine {
+    pub id: i64,
+    pub at: OffsetDateTime,
+    pub kind: String,
+    pub actor: String,
+    pub login: Option<String>,
+    pub client_addr: Option<String>,
+    pub detail: String,
+}
+
+/// Which audit lines to read: the newest `limit`, optionally of one person, from a time on.
+#[derive(Debug, Clone, Copy)]
+pub struct AuditQuery {
+    pub since: Option<OffsetDateTime>,
+    pub person_id: Option<i64>,
+    pub limit: i64,
+}
+
+/// How many people one category holds and how many of them have an account.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CategoryCount {
+    pub category: String,
+    pub people: i64,
+    pub activated: i64,
+}
+
+/// People and accounts per category, and when the recent accounts were activated.
+#[derive(Debug, Clone)]
+pub struct ActivationStats {
+    pub by_category: Vec<CategoryCount>,
+    pub activated_since: Vec<OffsetDateTime>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Activation {
     Activated,
@@ -278,12 +313,32 @@ pub trait Store: Send + Sync + 'static {
 
     async fn throttle_clear(&self, key: &str) -> Result<()>;
 
+    /// Deletes the throttle counters named (locks and failure counts), with the audit event,
+    /// in one transaction; returns how many existed.
+    async fn lift_locks(&self, keys: &[String], audit: &AuditEvent) -> Result<u64>;
+
     async fn person(&self, id: i64) -> Result<Option<PersonRecord>>;
 
     /// The person whose login or institutional address this is (case-insensitive).
     async fn find_by_login(&self, login_or_email: &str) -> Result<Option<PersonRecord>>;
 
     async fn account(&self, person_id: i64) -> Result<Option<AccountRecord>>;
+
+    /// Disables a person on the help desk's word, so that no import re-enables them, with the
+    /// audit event; false (and nothing written) when the help desk had already disabled them.
+    async fn disable_person(&self, person_id: i64, audit: &AuditEvent) -> Result<bool>;
+
+    /// Deletes the account so that the person can activate again, with the audit event; the
+    /// password history stays, so the new password cannot be a recent one. False when there
+    /// was no account (nothing written).
+    async fn reset_account(&self, person_id: i64, audit: &AuditEvent) -> Result<bool>;
+
+    /// People and accounts per category, and the activation time of every account activated
+    /// from `since` on.
+    async fn activation_stats(&self, since: OffsetDateTime) -> Result<ActivationStats>;
+
+    /// The audit trail, newest first (by id).
+    async fn audit_trail(&self, query: &AuditQuery) -> Result<Vec<AuditLine>>;
 
     /// Sets a new password, appends it to the history (kept at `history_depth`), with its
     /// audit event and, when given, a notice mail: one transaction.

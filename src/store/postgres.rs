@@ -9,8 +9,9 @@ use sqlx::{Connection, PgConnection, PgPool};
 use time::{Date, OffsetDateTime};
 
 use super::{
-    AccountRecord, Activation, AuditEvent, ImportWritten, NewAccount, NewMail, OutboxMail, PERSON_COLUMNS,
-    PersonRecord, Preferences, Result, STALE_THROTTLE_SECS, Store, identifier_column, import_detail,
+    AccountRecord, Activation, ActivationStats, AuditEvent, AuditLine, AuditQuery, ImportWritten, NewAccount, NewMail,
+    OutboxMail, PERSON_COLUMNS, PersonRecord, Preferences, Result, STALE_THROTTLE_SECS, Store, identifier_column,
+    import_detail,
 };
 use crate::domain::identifiers::Identifier;
 use crate::domain::import_plan::{ExistingPerson, ImportPlan, PersonUpsert};
@@ -50,6 +51,11 @@ impl PgStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+}
+
+/// `column` at or after the time bound as `param`: PostgreSQL compares timestamps as such.
+fn not_before(column: &str, param: &str) -> String {
+    format!("{column} >= {param}")
 }
 
 impl_store!(PgStore, {

@@ -59,8 +59,25 @@ macro_rules! push_history {
     }};
 }
 
+/// Runs one statement and, when it changed a row, its audit event, in one transaction;
+/// `Ok(false)` and nothing written when no row changed.
+macro_rules! audited_change {
+    ($pool:expr, $query:expr, $audit:expr) => {{
+        let mut tx = $pool.begin().await?;
+        if $query.execute(&mut *tx).await?.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        insert_audit!(&mut *tx, $audit);
+        tx.commit().await?;
+        Ok(true)
+    }};
+}
+
 /// `impl Store` for a backend: its own methods, given as the block, plus the methods whose SQL
-/// is the same on PostgreSQL and SQLite. The backend's struct has `pool` and `sessions`.
+/// is the same on PostgreSQL and SQLite. The backend's struct has `pool` and `sessions`, and
+/// its module a `fn not_before(column, param) -> String`: the one comparison of times the two
+/// databases write differently.
 macro_rules! impl_store {
     ($backend:ty, { $($own:tt)* }) => {
         #[async_trait::async_trait]
@@ -176,6 +193,55 @@ macro_rules! impl_store {
         )
         .bind(person_id)
         .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn disable_person(&self, person_id: i64, audit: &AuditEvent) -> Result<bool> {
+        audited_change!(
+            self.pool,
+            sqlx::query(
+                "UPDATE people SET status = 'disabled', disabled_by = 'helpdesk', updated_at = $2 \
+                 WHERE id = $1 AND COALESCE(disabled_by, '') <> 'helpdesk'",
+            )
+            .bind(person_id)
+            .bind(audit.at),
+            audit
+        )
+    }
+
+    async fn reset_account(&self, person_id: i64, audit: &AuditEvent) -> Result<bool> {
+        audited_change!(self.pool, sqlx::query("DELETE FROM accounts WHERE person_id = $1").bind(person_id), audit)
+    }
+
+    async fn activation_stats(&self, since: OffsetDateTime) -> Result<ActivationStats> {
+        let by_category = sqlx::query_as(
+            "SELECT p.category, COUNT(*) AS people, COUNT(a.person_id) AS activated \
+             FROM people p LEFT JOIN accounts a ON a.person_id = p.id GROUP BY p.category ORDER BY p.category",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let activated_since = sqlx::query_scalar(&format!(
+            "SELECT activated_at FROM accounts WHERE {} ORDER BY activated_at",
+            not_before("activated_at", "$1")
+        ))
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ActivationStats { by_category, activated_since })
+    }
+
+    async fn audit_trail(&self, q: &AuditQuery) -> Result<Vec<AuditLine>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT e.id, e.at, e.kind, e.actor, p.login, e.client_addr, e.detail \
+             FROM audit_events e LEFT JOIN people p ON p.id = e.person_id \
+             WHERE ($1 IS NULL OR e.person_id = $1) AND ($2 IS NULL OR {}) \
+             ORDER BY e.id DESC LIMIT $3",
+            not_before("e.at", "$2")
+        ))
+        .bind(q.person_id)
+        .bind(q.since)
+        .bind(q.limit)
+        .fetch_all(&self.pool)
         .await?)
     }
 
@@ -307,6 +373,18 @@ async fn throttle_failure(&self, key: &str, now: i64, rule: &ThrottleRule) -> Re
 async fn throttle_clear(&self, key: &str) -> Result<()> {
         sqlx::query("DELETE FROM throttle WHERE key = $1").bind(key).execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn lift_locks(&self, keys: &[String], audit: &AuditEvent) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        let mut cleared = 0;
+        for key in keys {
+            let deleted = sqlx::query("DELETE FROM throttle WHERE key = $1").bind(key).execute(&mut *tx).await?;
+            cleared += deleted.rows_affected();
+        }
+        insert_audit!(&mut *tx, audit);
+        tx.commit().await?;
+        Ok(cleared)
     }
 
     async fn mail_sent(&self, id: i64, at: OffsetDateTime) -> Result<()> {

@@ -8,8 +8,9 @@ use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use time::OffsetDateTime;
 
 use super::{
-    AccountRecord, Activation, AuditEvent, ImportWritten, NewAccount, NewMail, OutboxMail, PERSON_COLUMNS,
-    PersonRecord, Preferences, Result, STALE_THROTTLE_SECS, Store, identifier_column, import_detail,
+    AccountRecord, Activation, ActivationStats, AuditEvent, AuditLine, AuditQuery, ImportWritten, NewAccount, NewMail,
+    OutboxMail, PERSON_COLUMNS, PersonRecord, Preferences, Result, STALE_THROTTLE_SECS, Store, identifier_column,
+    import_detail,
 };
 use crate::domain::identifiers::Identifier;
 use crate::domain::import_plan::{ExistingPerson, ImportPlan};
@@ -44,6 +45,13 @@ impl SqliteStore {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+}
+
+/// `column` at or after the time bound as `param`. SQLite keeps times as sqlx writes them,
+/// RFC 3339 text with only the fraction digits needed ("…:05Z", "…:05.5Z"), and such text
+/// sorts wrongly within a second ('.' comes before 'Z'): compare Julian days instead.
+fn not_before(column: &str, param: &str) -> String {
+    format!("julianday({column}) >= julianday({param})")
 }
 
 impl_store!(SqliteStore, {
