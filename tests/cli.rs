@@ -1,8 +1,15 @@
-//! The built binary: exit codes and output of `import`, `migrate` and configuration errors.
+//! The built binary: exit codes and output of `import`, `migrate`, the help-desk commands and
+//! configuration errors.
 
 mod common;
 
 use std::process::{Command, Output};
+
+use common::TestStore;
+use sesame::domain::identifiers::{IdentificationMethod, Identifier};
+use sesame::domain::throttle::{self, ThrottleRule};
+use sesame::store::{Activation, AuditEvent, NewAccount, NewMail, PersonRecord, Store};
+use time::{Duration, OffsetDateTime};
 
 const CSV: &str = "uid,category,given_name,family_name,birth_date,staff_number
 u1,staff,Élodie,Le Bœuf,14/07/1985,12345
@@ -25,7 +32,8 @@ fn text(out: &Output) -> (String, String) {
     (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
-async fn import_reports_each_rejected_line_and_keeps_the_good_ones(url: String) {
+async fn import_reports_each_rejected_line_and_keeps_the_good_ones(t: TestStore) {
+    let url = t.url.clone();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("people.csv"), CSV).unwrap();
     let out = sesame(&["import", "people.csv"], &url, dir.path());
@@ -48,7 +56,8 @@ async fn import_reports_each_rejected_line_and_keeps_the_good_ones(url: String) 
     assert!(stdout.contains("dry run: nothing was written"), "{stdout}");
 }
 
-async fn unusable_files_exit_2_and_write_nothing(url: String) {
+async fn unusable_files_exit_2_and_write_nothing(t: TestStore) {
+    let url = t.url.clone();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("nocols.csv"), "uid,category\nu1,staff\n").unwrap();
     std::fs::write(
@@ -71,31 +80,227 @@ async fn unusable_files_exit_2_and_write_nothing(url: String) {
     }
 }
 
-mod sqlite {
-    #[tokio::test]
-    async fn import_reports_each_rejected_line_and_keeps_the_good_ones() {
-        let t = crate::common::sqlite().await;
-        super::import_reports_each_rejected_line_and_keeps_the_good_ones(t.url.clone()).await;
-    }
-    #[tokio::test]
-    async fn unusable_files_exit_2_and_write_nothing() {
-        let t = crate::common::sqlite().await;
-        super::unusable_files_exit_2_and_write_nothing(t.url.clone()).await;
-    }
+const TWO_PEOPLE: &str = "uid,category,given_name,family_name,birth_date,staff_number
+100001,staff,Élodie,Le Bœuf,14/07/1985,12345
+100002,student,Jean,Dupont,01/02/2001,
+";
+
+const PASSWORD_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$cGFzc3dvcmRoYXNo";
+const ANSWER_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$YW5zd2VyaGFzaA";
+
+/// Élodie (staff number 12345) and Jean imported by the binary; Élodie activated through the
+/// store with an SMS number. Returns the folder holding the CSV, and Élodie.
+async fn two_people_one_activated(t: &TestStore) -> (tempfile::TempDir, PersonRecord) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("people.csv"), TWO_PEOPLE).unwrap();
+    assert_eq!(sesame(&["import", "people.csv"], &t.url, dir.path()).status.code(), Some(0));
+    let elodie = t.store.find_by_login("elodie.leboeuf").await.unwrap().expect("imported");
+    let now = OffsetDateTime::now_utc();
+    let account = NewAccount {
+        person_id: elodie.id,
+        password_hash: PASSWORD_HASH.into(),
+        question_id: "first_pet".into(),
+        custom_question: None,
+        answer_hash: ANSWER_HASH.into(),
+        phone: Some("+33612345678".into()),
+        sms_consent_at: now,
+        photo_consent: false,
+        photo_consent_at: now,
+        rules_version: "2026-1".into(),
+        at: now,
+    };
+    let audit = AuditEvent {
+        kind: "activated",
+        actor: elodie.login.clone(),
+        person_id: Some(elodie.id),
+        client_addr: Some("192.0.2.7".into()),
+        detail: "rules=2026-1".into(),
+        at: now,
+    };
+    let mail = NewMail {
+        kind: "activated",
+        recipient: elodie.email.clone(),
+        subject: "Compte activé".into(),
+        body_text: "Bienvenue".into(),
+    };
+    assert_eq!(t.store.activate(&account, 3, &audit, &mail).await.unwrap(), Activation::Activated);
+    (dir, elodie)
 }
 
-mod postgres {
-    #[tokio::test]
-    async fn import_reports_each_rejected_line_and_keeps_the_good_ones() {
-        let t = crate::common::postgres().await;
-        super::import_reports_each_rejected_line_and_keeps_the_good_ones(t.url.clone()).await;
-    }
-    #[tokio::test]
-    async fn unusable_files_exit_2_and_write_nothing() {
-        let t = crate::common::postgres().await;
-        super::unusable_files_exit_2_and_write_nothing(t.url.clone()).await;
-    }
+/// The standard output of the binary, which must exit 0.
+fn run_ok(args: &[&str], t: &TestStore, dir: &tempfile::TempDir) -> String {
+    let out = sesame(args, &t.url, dir.path());
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {stdout}{stderr}");
+    stdout
 }
+
+async fn account_show_finds_a_person_by_any_id_and_never_prints_a_hash(t: TestStore) {
+    let (dir, _) = two_people_one_activated(&t).await;
+    for id in ["elodie.leboeuf", "100001", "12345", "Elodie.LeBoeuf@example.edu"] {
+        let shown = run_ok(&["account", "show", id], &t, &dir);
+        for expected in ["elodie.leboeuf", "100001", "Le Bœuf", "12345", "activated at", "+33 6 •• •• •• 78"]
+        {
+            assert!(shown.contains(expected), "{id}: {expected} missing from {shown}");
+        }
+        assert!(shown.contains("activated") && shown.contains("192.0.2.7"), "{id}: the latest events: {shown}");
+        for secret in ["$argon2", "c2FsdHNhbHQ", "612345678"] {
+            assert!(!shown.contains(secret), "{id}: {secret} printed: {shown}");
+        }
+    }
+    let jean = run_ok(&["account", "show", "jean.dupont"], &t, &dir);
+    assert!(jean.contains("not activated") && !jean.contains("elodie"), "{jean}");
+
+    let out = sesame(&["account", "show", "nobody.there"], &t.url, dir.path());
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("nobody.there"), "{stderr}");
+}
+
+async fn a_helpdesk_disable_survives_the_next_import(t: TestStore) {
+    let (dir, elodie) = two_people_one_activated(&t).await;
+    assert!(run_ok(&["account", "disable", "12345"], &t, &dir).contains("elodie.leboeuf is disabled"));
+    let disabled = t.store.person(elodie.id).await.unwrap().unwrap();
+    assert_eq!((disabled.status.as_str(), disabled.disabled_by.as_deref()), ("disabled", Some("helpdesk")));
+    let again = run_ok(&["import", "people.csv"], &t, &dir);
+    assert!(again.contains("0 rejected"), "{again}");
+    let after = t.store.person(elodie.id).await.unwrap().unwrap();
+    assert!(!after.is_active(), "the import re-enabled a person the help desk disabled");
+    assert!(run_ok(&["account", "disable", "elodie.leboeuf"], &t, &dir).contains("already disabled"));
+}
+
+async fn reset_deletes_the_account_and_keeps_the_password_history(t: TestStore) {
+    let (dir, elodie) = two_people_one_activated(&t).await;
+    assert!(t.store.has_account(elodie.id).await.unwrap());
+    let said = run_ok(&["account", "reset", "elodie.leboeuf"], &t, &dir);
+    assert!(said.contains("can activate again"), "{said}");
+    assert!(!t.store.has_account(elodie.id).await.unwrap(), "the account is gone");
+    assert_eq!(t.store.password_history(elodie.id, 3).await.unwrap(), vec![PASSWORD_HASH.to_string()]);
+    assert!(t.store.person(elodie.id).await.unwrap().unwrap().is_active(), "the status is unchanged");
+    assert!(run_ok(&["account", "show", "elodie.leboeuf"], &t, &dir).contains("not activated"));
+    assert!(run_ok(&["account", "reset", "elodie.leboeuf"], &t, &dir).contains("no account to reset"));
+}
+
+/// Fails `key` as often as `rule` allows, so that it is locked.
+async fn lock(store: &dyn Store, key: &str, rule: &ThrottleRule) {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    for _ in 0..rule.limit {
+        store.throttle_failure(key, now, rule).await.unwrap();
+    }
+    assert!(store.throttle_locked_until(key, now).await.unwrap().is_some(), "{key} is locked");
+}
+
+async fn unlock_lifts_sign_in_recovery_and_identification_locks(t: TestStore) {
+    let (dir, elodie) = two_people_one_activated(&t).await;
+    let staff = Identifier::parse(IdentificationMethod::StaffNumber, "12345").unwrap();
+    let keys = [
+        (throttle::sign_in_key("elodie.leboeuf"), throttle::SIGN_IN),
+        (throttle::sign_in_key("elodie.leboeuf@example.edu"), throttle::SIGN_IN),
+        (throttle::recovery_key(elodie.id), throttle::RECOVERY_ANSWER),
+        (throttle::identifier_key(&staff), throttle::IDENTIFIER),
+    ];
+    for (key, rule) in &keys {
+        lock(t.store.as_ref(), key, rule).await;
+    }
+    let shown = run_ok(&["account", "show", "elodie.leboeuf"], &t, &dir);
+    for what in ["sign-in", "recovery", "identification by staff_number"] {
+        assert!(shown.contains(what) && shown.contains("locked until"), "{what}: {shown}");
+    }
+    let said = run_ok(&["account", "unlock", "100001"], &t, &dir);
+    assert!(said.contains("4 failure counter(s) cleared"), "{said}");
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    for (key, _) in &keys {
+        assert_eq!(t.store.throttle_locked_until(key, now).await.unwrap(), None, "{key} is still locked");
+    }
+    assert!(!run_ok(&["account", "show", "elodie.leboeuf"], &t, &dir).contains("locked until"));
+}
+
+/// The cells of the first line of `out` that starts with `first`.
+fn row(out: &str, first: &str) -> Vec<String> {
+    let line = out.lines().find(|l| l.split_whitespace().next() == Some(first)).unwrap_or_else(|| panic!("{out}"));
+    line.split_whitespace().map(str::to_string).collect()
+}
+
+async fn stats_count_people_and_activations_per_category_and_day(t: TestStore) {
+    let (dir, _) = two_people_one_activated(&t).await;
+    let stats = run_ok(&["stats"], &t, &dir);
+    assert_eq!(row(&stats, "staff"), ["staff", "1", "1", "100%"], "{stats}");
+    assert_eq!(row(&stats, "student"), ["student", "1", "0", "0%"], "{stats}");
+    assert_eq!(row(&stats, "external"), ["external", "0", "0", "-"], "{stats}");
+    assert_eq!(row(&stats, "total"), ["total", "2", "1", "50%"], "{stats}");
+    let today = OffsetDateTime::now_utc().date();
+    assert_eq!(row(&stats, &today.to_string()), [today.to_string(), "1".into()], "{stats}");
+    let yesterday = today - Duration::days(1);
+    assert_eq!(row(&stats, &yesterday.to_string()), [yesterday.to_string(), "0".into()], "{stats}");
+    let total_over_days = stats.lines().rev().find(|l| l.starts_with("total")).unwrap();
+    assert_eq!(total_over_days.split_whitespace().collect::<Vec<_>>(), ["total", "1"], "{stats}");
+}
+
+/// The kinds of an audit table, top to bottom.
+fn kinds(out: &str) -> Vec<String> {
+    out.lines().skip(1).map(|l| l.split_whitespace().nth(2).unwrap_or_default().to_string()).collect()
+}
+
+async fn audit_for_a_person_lists_the_helpdesk_events_newest_first(t: TestStore) {
+    let (dir, _) = two_people_one_activated(&t).await;
+    for (action, id) in
+        [("unlock", "elodie.leboeuf"), ("disable", "jean.dupont"), ("disable", "12345"), ("reset", "100001")]
+    {
+        run_ok(&["account", action, id], &t, &dir);
+    }
+    let trail = run_ok(&["audit", "--person", "elodie.leboeuf"], &t, &dir);
+    assert!(trail.starts_with("time (UTC)"), "{trail}");
+    assert_eq!(kinds(&trail), ["helpdesk_reset", "helpdesk_disable", "helpdesk_unlock", "activated"], "{trail}");
+    assert!(trail.lines().skip(1).all(|l| l.contains(" cli ") || l.contains("192.0.2.7")), "{trail}");
+    let everyone = run_ok(&["audit"], &t, &dir);
+    assert_eq!(kinds(&everyone).len(), 6, "Jean's event and the import's too: {everyone}");
+    assert!(everyone.contains("jean.dupont"), "{everyone}");
+    let out = sesame(&["audit", "--limit", "1"], &t.url, dir.path());
+    assert_eq!(kinds(&text(&out).0), ["helpdesk_reset"]);
+    let out = sesame(&["audit", "--person", "nobody.there"], &t.url, dir.path());
+    assert_eq!(out.status.code(), Some(1));
+}
+
+async fn audit_since_a_day_starts_at_its_first_instant(t: TestStore) {
+    let (dir, elodie) = two_people_one_activated(&t).await;
+    let day = time::macros::datetime!(2026-01-10 00:00 UTC);
+    for (detail, at) in
+        [("just-before", day - Duration::milliseconds(500)), ("just-after", day + Duration::milliseconds(500))]
+    {
+        let event = AuditEvent {
+            kind: "probe",
+            actor: "test".into(),
+            person_id: Some(elodie.id),
+            client_addr: None,
+            detail: detail.into(),
+            at,
+        };
+        t.store.audit(&event).await.unwrap();
+    }
+    for since in ["2026-01-10", "10/01/2026"] {
+        let trail = run_ok(&["audit", "--since", since], &t, &dir);
+        assert!(trail.contains("just-after") && trail.contains("2026-01-10 00:00:00"), "{since}: {trail}");
+        assert!(!trail.contains("just-before"), "{since}: {trail}");
+    }
+    let future = (OffsetDateTime::now_utc().date() + Duration::days(2)).to_string();
+    assert_eq!(run_ok(&["audit", "--since", &future], &t, &dir).lines().count(), 1, "only the header");
+    let out = sesame(&["audit", "--since", "31/02/2026"], &t.url, dir.path());
+    assert_eq!(out.status.code(), Some(2), "a date that does not exist is refused");
+}
+
+on_both_stores!(
+    import_reports_each_rejected_line_and_keeps_the_good_ones,
+    unusable_files_exit_2_and_write_nothing,
+    account_show_finds_a_person_by_any_id_and_never_prints_a_hash,
+    a_helpdesk_disable_survives_the_next_import,
+    reset_deletes_the_account_and_keeps_the_password_history,
+    unlock_lifts_sign_in_recovery_and_identification_locks,
+    stats_count_people_and_activations_per_category_and_day,
+    audit_for_a_person_lists_the_helpdesk_events_newest_first,
+    audit_since_a_day_starts_at_its_first_instant,
+);
 
 #[test]
 fn a_bad_variable_stops_start_up_with_one_line_naming_it() {

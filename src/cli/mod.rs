@@ -1,6 +1,7 @@
 //! The command line: one sub-command per job, each returning the process exit code.
 
 mod demo;
+mod helpdesk;
 pub mod import;
 
 use std::net::SocketAddr;
@@ -53,6 +54,15 @@ enum Command {
         #[arg(long)]
         disable_missing: bool,
     },
+    /// Help-desk actions on one person: show, unlock, disable, reset.
+    Account {
+        #[command(subcommand)]
+        action: helpdesk::AccountAction,
+    },
+    /// People and activations per category, and activations over the last 7 days.
+    Stats,
+    /// The audit trail, newest first (the latest 100 events unless --limit says otherwise).
+    Audit(helpdesk::AuditArgs),
 }
 
 /// Parses the command line and runs it on a multi-threaded runtime.
@@ -130,6 +140,19 @@ async fn run(cli: Cli) -> ExitCode {
             let Some(store) = open(&config, true).await else { return ExitCode::from(2) };
             import::command(store.as_ref(), &config, &file, import::Options { dry_run, disable_missing }).await
         }
+        // The help desk's commands leave the schema to `migrate` and `serve`.
+        Command::Account { action } => match open(&config, false).await {
+            Some(store) => helpdesk::account(store.as_ref(), action).await,
+            None => ExitCode::FAILURE,
+        },
+        Command::Stats => match open(&config, false).await {
+            Some(store) => helpdesk::stats(store.as_ref()).await,
+            None => ExitCode::FAILURE,
+        },
+        Command::Audit(args) => match open(&config, false).await {
+            Some(store) => helpdesk::audit(store.as_ref(), args).await,
+            None => ExitCode::FAILURE,
+        },
     }
 }
 

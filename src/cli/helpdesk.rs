@@ -1,0 +1,439 @@
+//! The help desk's commands: `sesame account show|unlock|disable|reset`, `sesame stats`, `sesame audit`.
+
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use time::macros::format_description;
+use time::{Date, Duration, OffsetDateTime, UtcOffset};
+
+use crate::domain::identifiers::{IdentificationMethod, Identifier};
+use crate::domain::phone::MobileNumber;
+use crate::domain::throttle::{identifier_key, recovery_key, sign_in_key};
+use crate::store::{AccountRecord, AuditEvent, AuditLine, AuditQuery, PersonRecord, Store, StoreError};
+
+/// The categories of the import, in the order tables list them.
+const CATEGORIES: [&str; 3] = ["staff", "student", "external"];
+
+/// Days `sesame stats` counts back, today included.
+const RECENT_DAYS: i64 = 7;
+
+/// Events `sesame account show` lists.
+const SHOWN_EVENTS: i64 = 5;
+
+#[derive(Debug, Subcommand)]
+pub enum AccountAction {
+    /// Print the person, their account (never a hash), their locks and latest audit events.
+    Show {
+        #[arg(value_name = "ID", help = ID_HELP)]
+        id: String,
+    },
+    /// Lift the person's sign-in, recovery and identification locks and forget their failures.
+    Unlock {
+        #[arg(value_name = "ID", help = ID_HELP)]
+        id: String,
+    },
+    /// Disable the person: no sign-in, activation or recovery; an import never re-enables them.
+    Disable {
+        #[arg(value_name = "ID", help = ID_HELP)]
+        id: String,
+    },
+    /// Delete the person's account so that they can activate again.
+    ///
+    /// Their status is unchanged and their password history kept, so recent passwords stay refused.
+    Reset {
+        #[arg(value_name = "ID", help = ID_HELP)]
+        id: String,
+    },
+}
+
+const ID_HELP: &str = "The person: a login, an institutional e-mail address, a uid, a staff number, \
+                       a student number or an INE (tried in that order)";
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only events from this day on (UTC): YYYY-MM-DD or DD/MM/YYYY.
+    #[arg(long, value_name = "DATE", value_parser = parse_day)]
+    since: Option<Date>,
+    /// Only the events of this person (login, e-mail, uid, staff or student number, INE).
+    #[arg(long, value_name = "ID")]
+    person: Option<String>,
+    /// How many events at most, the newest.
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..))]
+    limit: i64,
+}
+
+/// Why a help-desk command stopped (exit 1).
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error("no person is known as '{0}' (login, e-mail, uid, staff or student number, INE)")]
+    UnknownPerson(String),
+    #[error("the database failed: {}", super::one_line(.0))]
+    Store(#[from] StoreError),
+}
+
+/// Prints the failure, if any, as one line on stderr and gives the exit code.
+fn exit_code(result: Result<(), Failure>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `sesame account …`
+pub async fn account(store: &dyn Store, action: AccountAction) -> ExitCode {
+    exit_code(run_account(store, action).await)
+}
+
+async fn run_account(store: &dyn Store, action: AccountAction) -> Result<(), Failure> {
+    let (AccountAction::Show { id }
+    | AccountAction::Unlock { id }
+    | AccountAction::Disable { id }
+    | AccountAction::Reset { id }) = &action;
+    let person = resolve(store, id).await?;
+    match action {
+        AccountAction::Show { .. } => show(store, &person).await,
+        AccountAction::Unlock { .. } => unlock(store, &person).await,
+        AccountAction::Disable { .. } => disable(store, &person).await,
+        AccountAction::Reset { .. } => reset(store, &person).await,
+    }
+}
+
+async fn disable(store: &dyn Store, person: &PersonRecord) -> Result<(), Failure> {
+    let previously = person.disabled_by.as_deref().map_or(person.status.clone(), |by| format!("disabled by {by}"));
+    let event = helpdesk_event("helpdesk_disable", person, format!("previously={}", previously.replace(' ', "_")));
+    if store.disable_person(person.id, &event).await? {
+        println!("{} is disabled (was {previously}); an import will not re-enable them", person.login);
+    } else {
+        println!("{} was already disabled by the help desk; nothing changed", person.login);
+    }
+    Ok(())
+}
+
+async fn reset(store: &dyn Store, person: &PersonRecord) -> Result<(), Failure> {
+    let event = helpdesk_event("helpdesk_reset", person, "account deleted, password history kept".into());
+    if store.reset_account(person.id, &event).await? {
+        println!(
+            "{}'s account is deleted: they can activate again (their recent passwords stay refused)",
+            person.login
+        );
+    } else {
+        println!("{} has no account to reset; nothing changed", person.login);
+    }
+    Ok(())
+}
+
+/// The person an ID names: login or e-mail first, then uid, staff number, student number, INE.
+async fn resolve(store: &dyn Store, id: &str) -> Result<PersonRecord, Failure> {
+    if let Some(person) = store.find_by_login(id).await? {
+        return Ok(person);
+    }
+    use IdentificationMethod::{Ine, StaffNumber, StudentNumber, Uid};
+    for method in [Uid, StaffNumber, StudentNumber, Ine] {
+        if let Ok(identifier) = Identifier::parse(method, id)
+            && let Some(person) = store.find_person(&identifier).await?
+        {
+            return Ok(person);
+        }
+    }
+    Err(Failure::UnknownPerson(id.trim().to_string()))
+}
+
+fn helpdesk_event(kind: &'static str, person: &PersonRecord, detail: String) -> AuditEvent {
+    AuditEvent {
+        kind,
+        actor: "cli".into(),
+        person_id: Some(person.id),
+        client_addr: None,
+        detail,
+        at: OffsetDateTime::now_utc(),
+    }
+}
+
+/// Every identifier the person can be identified with at activation or recovery.
+fn identifiers(person: &PersonRecord) -> Vec<Identifier> {
+    use IdentificationMethod::{Ine, StaffNumber, StudentNumber, Uid};
+    [
+        (Uid, Some(&person.uid)),
+        (StaffNumber, person.staff_number.as_ref()),
+        (StudentNumber, person.student_number.as_ref()),
+        (Ine, person.ine.as_ref()),
+    ]
+    .into_iter()
+    .filter_map(|(method, value)| Identifier::parse(method, value?).ok())
+    .collect()
+}
+
+/// The throttle counters that concern one person, with what each one guards.
+fn throttle_keys(person: &PersonRecord) -> Vec<(String, String)> {
+    let mut keys = vec![
+        ("sign-in".to_string(), sign_in_key(&person.login)),
+        ("sign-in".to_string(), sign_in_key(&person.email)),
+        ("recovery".to_string(), recovery_key(person.id)),
+    ];
+    keys.extend(identifiers(person).iter().map(|i| (format!("identification by {}", i.method()), identifier_key(i))));
+    keys
+}
+
+/// What is locked now, and until when.
+async fn current_locks(store: &dyn Store, person: &PersonRecord) -> Result<Vec<(String, i64)>, Failure> {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let mut locks: Vec<(String, i64)> = Vec::new();
+    for (what, key) in throttle_keys(person) {
+        if let Some(until) = store.throttle_locked_until(&key, now).await? {
+            match locks.iter_mut().find(|(w, _)| *w == what) {
+                Some(lock) => lock.1 = lock.1.max(until),
+                None => locks.push((what, until)),
+            }
+        }
+    }
+    Ok(locks)
+}
+
+async fn unlock(store: &dyn Store, person: &PersonRecord) -> Result<(), Failure> {
+    let locks = current_locks(store, person).await?;
+    let lifted: Vec<&str> = locks.iter().map(|(what, _)| what.as_str()).collect();
+    let detail =
+        if lifted.is_empty() { "no lock was set".to_string() } else { format!("lifted: {}", lifted.join(", ")) };
+    let keys: Vec<String> = throttle_keys(person).into_iter().map(|(_, key)| key).collect();
+    let cleared = store.lift_locks(&keys, &helpdesk_event("helpdesk_unlock", person, detail.clone())).await?;
+    println!("{}: {detail}; {cleared} failure counter(s) cleared", person.login);
+    Ok(())
+}
+
+async fn show(store: &dyn Store, person: &PersonRecord) -> Result<(), Failure> {
+    let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let status = match &person.disabled_by {
+        Some(by) if !person.is_active() => format!("{} (by {by})", person.status),
+        _ => person.status.clone(),
+    };
+    let mut out = String::from("person\n");
+    out += &fields(&[
+        ("uid", person.uid.clone()),
+        ("login", person.login.clone()),
+        ("e-mail", person.email.clone()),
+        ("category", person.category.clone()),
+        ("name", format!("{} {}", person.given_name, person.family_name)),
+        ("birth date", person.birth_date.to_string()),
+        ("staff number", or_dash(&person.staff_number)),
+        ("student number", or_dash(&person.student_number)),
+        ("INE", or_dash(&person.ine)),
+        ("status", status),
+    ]);
+    match store.account(person.id).await? {
+        Some(account) => {
+            out += "account\n";
+            out += &fields(&account_fields(&account));
+        }
+        None => out += "account\n  not activated\n",
+    }
+    out += "locks\n";
+    let locks = current_locks(store, person).await?;
+    let locks: Vec<(&str, String)> = locks.iter().map(|(what, until)| (what.as_str(), until_text(*until))).collect();
+    out += &if locks.is_empty() { "  none\n".to_string() } else { fields(&locks) };
+    out += &format!("latest {SHOWN_EVENTS} events\n");
+    let query = AuditQuery { since: None, person_id: Some(person.id), limit: SHOWN_EVENTS };
+    let events = store.audit_trail(&query).await?;
+    out += &if events.is_empty() { "  none\n".to_string() } else { indent(&audit_table(&events)) };
+    print!("{out}");
+    Ok(())
+}
+
+/// What the help desk may see of an account: dates and choices, never a hash, the phone masked.
+fn account_fields(account: &AccountRecord) -> Vec<(&'static str, String)> {
+    let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
+    let sms = match account.phone.as_deref().map(MobileNumber::parse) {
+        Some(Ok(number)) if account.sms_consent => format!("yes, {}", number.masked()),
+        Some(Err(_)) if account.sms_consent => "yes, unreadable number on file".into(),
+        _ => "no".into(),
+    };
+    vec![
+        ("activated at", utc_text(account.activated_at)),
+        ("password changed at", utc_text(account.password_changed_at)),
+        ("question", account.question_id.clone()),
+        ("SMS alerts", sms),
+        ("photo consent", yes_no(account.photo_consent)),
+        ("in the directory", yes_no(account.directory_visible)),
+    ]
+}
+
+/// `sesame stats`
+pub async fn stats(store: &dyn Store) -> ExitCode {
+    exit_code(run_stats(store, OffsetDateTime::now_utc().date()).await)
+}
+
+async fn run_stats(store: &dyn Store, today: Date) -> Result<(), Failure> {
+    let first_day = today - Duration::days(RECENT_DAYS - 1);
+    let stats = store.activation_stats(first_day.midnight().assume_utc()).await?;
+    let share = |activated: i64, people: i64| {
+        if people == 0 { "-".to_string() } else { format!("{}%", activated * 100 / people) }
+    };
+    let mut rows = vec![cells(&["category", "people", "activated", "share"])];
+    let (mut people, mut activated) = (0, 0);
+    for category in CATEGORIES {
+        let count = stats.by_category.iter().find(|c| c.category == category);
+        let (p, a) = count.map_or((0, 0), |c| (c.people, c.activated));
+        rows.push(vec![category.to_string(), p.to_string(), a.to_string(), share(a, p)]);
+        (people, activated) = (people + p, activated + a);
+    }
+    rows.push(vec!["total".into(), people.to_string(), activated.to_string(), share(activated, people)]);
+    println!("{}", table(&rows));
+
+    println!("activations over the last {RECENT_DAYS} days (UTC)");
+    let mut rows = vec![cells(&["day", "activations"])];
+    for offset in 0..RECENT_DAYS {
+        let day = first_day + Duration::days(offset);
+        let count = stats.activated_since.iter().filter(|at| at.to_offset(UtcOffset::UTC).date() == day).count();
+        rows.push(vec![day.to_string(), count.to_string()]);
+    }
+    rows.push(vec!["total".into(), stats.activated_since.len().to_string()]);
+    print!("{}", table(&rows));
+    Ok(())
+}
+
+/// `sesame audit`
+pub async fn audit(store: &dyn Store, args: AuditArgs) -> ExitCode {
+    exit_code(run_audit(store, args).await)
+}
+
+async fn run_audit(store: &dyn Store, args: AuditArgs) -> Result<(), Failure> {
+    let person_id = match &args.person {
+        Some(id) => Some(resolve(store, id).await?.id),
+        None => None,
+    };
+    let since = args.since.map(|day| day.midnight().assume_utc());
+    let events = store.audit_trail(&AuditQuery { since, person_id, limit: args.limit }).await?;
+    print!("{}", audit_table(&events));
+    if events.len() as i64 == args.limit {
+        eprintln!("note: only the latest {} events are shown; --limit N shows more", args.limit);
+    }
+    Ok(())
+}
+
+fn audit_table(events: &[AuditLine]) -> String {
+    let mut rows = vec![cells(&["time (UTC)", "kind", "actor", "person", "address", "detail"])];
+    let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    rows.extend(events.iter().map(|e| {
+        vec![
+            utc_text(e.at),
+            e.kind.clone(),
+            e.actor.clone(),
+            or_dash(&e.login),
+            or_dash(&e.client_addr),
+            e.detail.clone(),
+        ]
+    }));
+    table(&rows)
+}
+
+/// A day as the help desk types it: `YYYY-MM-DD` or `DD/MM/YYYY`.
+fn parse_day(text: &str) -> Result<Date, String> {
+    let text = text.trim();
+    Date::parse(text, format_description!("[year]-[month]-[day]"))
+        .or_else(|_| Date::parse(text, format_description!("[day]/[month]/[year]")))
+        .map_err(|_| format!("'{text}' is not a date such as 2026-09-01 or 01/09/2026"))
+}
+
+/// A time in UTC to the second.
+fn utc_text(at: OffsetDateTime) -> String {
+    let format = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    at.to_offset(UtcOffset::UTC).format(format).unwrap_or_else(|_| at.to_string())
+}
+
+fn until_text(unix: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(unix)
+        .map_or_else(|_| unix.to_string(), |t| format!("locked until {} UTC", utc_text(t)))
+}
+
+fn cells(texts: &[&str]) -> Vec<String> {
+    texts.iter().map(|t| t.to_string()).collect()
+}
+
+/// Name–value lines under a heading.
+fn fields(pairs: &[(&str, String)]) -> String {
+    indent(&table(&pairs.iter().map(|(name, value)| vec![name.to_string(), value.clone()]).collect::<Vec<_>>()))
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|line| format!("  {line}\n")).collect()
+}
+
+/// Rows with every column padded to its widest cell, two spaces apart (the last one unpadded).
+fn table(rows: &[Vec<String>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|i| rows.iter().filter_map(|r| r.get(i)).map(|c| c.chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 < row.len() {
+                line += &format!("{cell:<width$}  ", width = widths[i]);
+            } else {
+                line += cell;
+            }
+        }
+        out += line.trim_end();
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::{date, datetime};
+
+    #[test]
+    fn days_are_read_in_iso_and_french_order() {
+        assert_eq!(parse_day("2026-09-01"), Ok(date!(2026 - 09 - 01)));
+        assert_eq!(parse_day(" 01/09/2026 "), Ok(date!(2026 - 09 - 01)));
+        assert!(parse_day("09/2026").unwrap_err().contains("not a date"));
+        assert!(parse_day("31/02/2026").is_err());
+    }
+
+    #[test]
+    fn tables_pad_columns_to_their_widest_cell_by_characters() {
+        let rows = vec![cells(&["kind", "who"]), cells(&["élan", "x"]), cells(&["a", "yy"])];
+        assert_eq!(table(&rows), "kind  who\nélan  x\na     yy\n");
+    }
+
+    #[test]
+    fn times_are_shown_in_utc_to_the_second() {
+        assert_eq!(utc_text(datetime!(2026-09-01 02:03:04.5 +02:00)), "2026-09-01 00:03:04");
+    }
+
+    #[test]
+    fn a_person_has_the_keys_of_each_identifier_and_both_sign_in_names() {
+        let person = PersonRecord {
+            id: 7,
+            uid: "u1".into(),
+            category: "student".into(),
+            given_name: "A".into(),
+            family_name: "B".into(),
+            birth_date: date!(2000 - 01 - 01),
+            staff_number: None,
+            student_number: Some("E12".into()),
+            ine: Some("1234567890A".into()),
+            email: "A.B@example.edu".into(),
+            login: "a.b".into(),
+            status: "active".into(),
+            disabled_by: None,
+        };
+        let keys: Vec<String> = throttle_keys(&person).into_iter().map(|(_, k)| k).collect();
+        assert_eq!(
+            keys,
+            [
+                "signin:a.b",
+                "signin:a.b@example.edu",
+                "recover:7",
+                "identify:uid:u1",
+                "identify:student_number:E12",
+                "identify:ine:1234567890A"
+            ]
+        );
+    }
+}
