@@ -317,6 +317,25 @@ async fn an_idle_signed_in_session_ends(t: TestStore) {
     assert_eq!((res.status(), res.headers()["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, "/login"));
 }
 
+async fn a_helpdesk_disable_ends_a_signed_in_session(t: TestStore) {
+    let app = app(&t).await;
+    activated(&app).await;
+    let c = app.new_client();
+    sign_in(&c, &app, "elodie.leboeuf", GOOD_PASSWORD).await;
+    assert_eq!(c.get(app.url("/account")).send().await.unwrap().status(), StatusCode::OK);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sesame"))
+        .args(["account", "disable", "elodie.leboeuf"])
+        .env("DATABASE_URL", &t.url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let res = c.get(app.url("/account")).send().await.unwrap();
+    assert_eq!((res.status(), res.headers()["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, "/login"));
+    let (s, l, _) = sign_in(&app.new_client(), &app, "elodie.leboeuf", GOOD_PASSWORD).await;
+    assert_ne!((s, l.as_str()), (StatusCode::SEE_OTHER, "/account"), "no new sign-in either");
+}
+
 async fn a_forged_form_gets_a_translated_403(t: TestStore) {
     let app = app(&t).await;
     get(&app.client, &app, "/login?lang=en").await;
@@ -333,6 +352,7 @@ async fn a_forged_form_gets_a_translated_403(t: TestStore) {
 
 on_both_stores!(
     an_idle_signed_in_session_ends,
+    a_helpdesk_disable_ends_a_signed_in_session,
     a_forged_form_gets_a_translated_403,
     recovery_accepts_the_answer_in_another_case_without_accents,
     five_wrong_answers_lock_recovery,
