@@ -149,6 +149,16 @@ async fn the_history_refuses_the_last_three_and_accepts_the_fourth(t: TestStore)
         3,
         "exactly the depth is kept"
     );
+    // The activation mail, then one notice per change (4), each without any password.
+    let all = mails(&mail_dir, 5).await;
+    let notices: Vec<&String> = all.iter().filter(|m| m.contains("Subject: Votre mot de passe a")).collect();
+    assert_eq!(notices.len(), 4, "{all:?}");
+    for notice in notices {
+        assert!(notice.contains("127.0.0.1"), "says from which address: {notice}");
+        for password in [GOOD_PASSWORD, p2, p3, p4] {
+            assert!(!notice.contains(password), "never a password");
+        }
+    }
 }
 
 async fn sign_in_waits_grow_after_repeated_failures(t: TestStore) {
