@@ -143,6 +143,11 @@ async fn readyz_follows_the_database_through_an_outage() {
     proxy.cut();
     let during = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(during.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let page = app.client.get(app.url("/activate/identify?method=uid")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE, "a page that needs the database");
+    assert!(page.headers().contains_key("retry-after"));
+    let body = page.text().await.unwrap();
+    assert!(body.contains("momentanément indisponible") && !body.contains("sqlx") && !body.contains("5432"), "{body}");
     assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), StatusCode::OK);
 
     proxy.restore().await;
@@ -155,4 +160,6 @@ async fn readyz_follows_the_database_through_an_outage() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(recovered, "readyz recovers without a restart");
+    let page = app.client.get(app.url("/activate/identify?method=uid")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK, "and so do the pages");
 }

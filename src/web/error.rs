@@ -13,6 +13,9 @@ pub enum AppError {
     /// 503: the database does not answer; the process keeps running and recovers by itself.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// 503: the session store (in the database) failed; like `Store(Unavailable)`.
+    #[error("session store: {0}")]
+    Sessions(String),
     /// 500: a template could not render.
     #[error("template: {0}")]
     Template(#[from] askama::Error),
@@ -32,7 +35,7 @@ struct ErrorPage {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let reference = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
-        let unavailable = matches!(self, AppError::Store(StoreError::Unavailable(_)));
+        let unavailable = matches!(self, AppError::Store(StoreError::Unavailable(_)) | AppError::Sessions(_));
         let status = if unavailable { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::INTERNAL_SERVER_ERROR };
         tracing::error!(reference = %reference, error = ?self, "request failed");
         // Bilingual on purpose: the page must render even when nothing else can be trusted.

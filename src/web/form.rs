@@ -24,11 +24,15 @@ pub async fn csrf_token(session: &Session) -> Result<String, AppError> {
     }
     let token: String = rand::thread_rng().sample_iter(&Alphanumeric).take(43).map(char::from).collect();
     session.insert(CSRF_KEY, &token).await.map_err(session_error)?;
+    // Saved now rather than after the handler, so that a database outage shows as our 503 page
+    // (the session layer would otherwise answer a bare 500 when its own save fails).
+    session.save().await.map_err(session_error)?;
     Ok(token)
 }
 
+/// Sessions live in the database, so a failing session store is a database that does not answer.
 pub fn session_error(e: tower_sessions::session::Error) -> AppError {
-    AppError::Internal(anyhow::anyhow!("session: {e}"))
+    AppError::Sessions(e.to_string())
 }
 
 /// Compares without an early exit, so timing tells nothing about a near miss.
