@@ -50,14 +50,14 @@ fn instance(url: &str, public: &str, mail: &std::path::Path) -> (Child, String) 
 fn nginx(dir: &std::path::Path, port: u16, upstreams: &[String]) -> Child {
     let servers: String = upstreams.iter().map(|a| format!("server {a};\n")).collect();
     let d = dir.display();
+    // The deployment's own locations file, as admins install it.
+    let locations = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nginx/sesame-locations.conf");
     let conf = format!(
         "user root;\nworker_processes 1;\ndaemon off;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
          events {{}}\nhttp {{\n access_log off;\n client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n\
          fastcgi_temp_path {d}/fcgi;\n uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n\
-         upstream sesame {{\n{servers}}}\n server {{\n  listen 127.0.0.1:{port};\n\
-         location /sesame {{\n   proxy_pass http://sesame;\n   proxy_set_header Host $host;\n\
-         proxy_set_header X-Forwarded-For $remote_addr;\n   proxy_set_header X-Forwarded-Proto $scheme;\n\
-         add_header X-Upstream $upstream_addr always;\n  }}\n }}\n}}\n"
+         upstream sesame {{\n{servers} keepalive 8;\n}}\n server {{\n  listen 127.0.0.1:{port};\n\
+         add_header X-Upstream $upstream_addr always;\n  include {locations};\n }}\n}}\n"
     );
     std::fs::write(dir.join("nginx.conf"), conf).unwrap();
     Command::new("nginx")
