@@ -15,6 +15,7 @@ mod pages;
 mod recover;
 mod session;
 
+use std::future::IntoFuture;
 use std::sync::Arc;
 
 use axum::Router;
@@ -32,6 +33,9 @@ use crate::mail;
 use crate::store::Store;
 
 pub use error::AppError;
+
+/// How long requests in flight may take to finish after SIGTERM or SIGINT.
+const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// Forms are a few short fields; anything larger is refused before it is read.
 const BODY_LIMIT: usize = 16 * 1024;
@@ -133,9 +137,21 @@ pub async fn serve(
     let worker = tokio::spawn(worker.run(stopped.clone()));
     let cleanup = tokio::spawn(clean_up(state.store.clone(), stopped));
     let app = app(state);
-    let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let signalled = Arc::new(Notify::new());
+    let on_signal = signalled.clone();
+    let graceful = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            on_signal.notify_one();
+        });
+    // Requests in flight get DRAIN_LIMIT to finish; then the process stops anyway.
+    let served = tokio::select! {
+        served = graceful.into_future() => served,
+        () = async { signalled.notified().await; tokio::time::sleep(DRAIN_LIMIT).await } => {
+            tracing::warn!("requests still in flight after {} s: stopping", DRAIN_LIMIT.as_secs());
+            Ok(())
+        }
+    };
     let _ = stop.send(true);
     let _ = tokio::join!(worker, cleanup);
     served
