@@ -58,6 +58,9 @@ fn not_before(column: &str, param: &str) -> String {
     format!("{column} >= {param}")
 }
 
+/// Other instances' workers skip the mails this one claimed instead of waiting for them.
+const CLAIM_LOCK: &str = "FOR UPDATE SKIP LOCKED";
+
 impl_store!(PgStore, {
     fn backend(&self) -> &'static str {
         "postgres"
@@ -120,19 +123,5 @@ impl_store!(PgStore, {
             .await?;
         tx.commit().await?;
         Ok(ImportWritten { upserted: plan.upserts.len(), disabled })
-    }
-
-    async fn claim_mail(&self, now: i64, lease_secs: i64, limit: i64) -> Result<Vec<OutboxMail>> {
-        Ok(sqlx::query_as(
-            "UPDATE mail_outbox SET next_attempt_at = $2, attempts = attempts + 1 \
-             WHERE id IN (SELECT id FROM mail_outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 \
-                          ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) \
-             RETURNING id, recipient, subject, body_text, attempts",
-        )
-        .bind(now)
-        .bind(now + lease_secs)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?)
     }
 });

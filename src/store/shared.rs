@@ -76,8 +76,8 @@ macro_rules! audited_change {
 
 /// `impl Store` for a backend: its own methods, given as the block, plus the methods whose SQL
 /// is the same on PostgreSQL and SQLite. The backend's struct has `pool` and `sessions`, and
-/// its module a `fn not_before(column, param) -> String`: the one comparison of times the two
-/// databases write differently.
+/// its module a `fn not_before(column, param) -> String` (the one comparison of times the two
+/// databases write differently) and a `const CLAIM_LOCK: &str` (how the outbox claim locks rows).
 macro_rules! impl_store {
     ($backend:ty, { $($own:tt)* }) => {
         #[async_trait::async_trait]
@@ -385,6 +385,20 @@ async fn throttle_clear(&self, key: &str) -> Result<()> {
         insert_audit!(&mut *tx, audit);
         tx.commit().await?;
         Ok(cleared)
+    }
+
+    async fn claim_mail(&self, now: i64, lease_secs: i64, limit: i64) -> Result<Vec<OutboxMail>> {
+        Ok(sqlx::query_as(&format!(
+            "UPDATE mail_outbox SET next_attempt_at = $2, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM mail_outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 \
+                          ORDER BY id LIMIT $3 {CLAIM_LOCK}) \
+             RETURNING id, recipient, subject, body_text, attempts"
+        ))
+        .bind(now)
+        .bind(now + lease_secs)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     async fn mail_sent(&self, id: i64, at: OffsetDateTime) -> Result<()> {
