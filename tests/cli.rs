@@ -342,7 +342,6 @@ fn migrate_creates_a_missing_sqlite_file() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_logs_no_password_answer_birth_date_or_phone() {
     use common::journey::{GOOD_PASSWORD, post, up_to_password};
-    use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("s.db").display());
     std::fs::write(
@@ -351,28 +350,14 @@ async fn serve_logs_no_password_answer_birth_date_or_phone() {
     )
     .unwrap();
     assert_eq!(sesame(&["import", "p.csv"], &url, dir.path()).status.code(), Some(0));
-    let log = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sesame"))
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .current_dir(dir.path())
-        .env("DATABASE_URL", &url)
-        .env("SESAME_COOKIE_SECURE", "false")
-        .env("RUST_LOG", "debug")
-        .stdout(std::process::Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
-    let addr = first.split_whitespace().find_map(|w| w.parse::<std::net::SocketAddr>().ok()).expect(&first);
+    let (mut child, addr) = common::serve_binary(dir.path(), &[("DATABASE_URL", &url), ("RUST_LOG", "debug")]);
     let store = sesame::store::connect(&url).await.unwrap();
     let app = common::TestApp { addr, client: common::browser(), store };
     up_to_password(&app.client, &app).await;
     let fields = [("password", GOOD_PASSWORD), ("password_confirm", GOOD_PASSWORD), ("accept_rules", "on")];
     let (status, _, _) = post(&app.client, &app, "/activate/password", "/activate/password", &fields).await;
     assert_eq!(status, reqwest::StatusCode::SEE_OTHER);
-    let _ = Command::new("kill").arg(child.id().to_string()).status();
-    let _ = child.wait();
+    common::terminate(&mut child);
     let logs = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap();
     assert!(logs.contains("account activated"), "the test reads real logs: {logs}");
     for secret in [GOOD_PASSWORD, "Crème", "creme brulee", "14/07/1985", "1985-07-14", "12 34 56", "612345678"] {

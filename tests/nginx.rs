@@ -6,7 +6,6 @@
 mod common;
 
 use std::collections::HashSet;
-use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -19,8 +18,7 @@ impl Drop for Killed {
     /// SIGTERM, not SIGKILL: nginx's master then stops its workers instead of orphaning them.
     fn drop(&mut self) {
         for child in &mut self.0 {
-            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-            let _ = child.wait();
+            common::terminate(child);
         }
     }
 }
@@ -28,23 +26,17 @@ impl Drop for Killed {
 /// A form page (below /sesame), its fields, and where its POST must lead.
 type Step<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
 
-fn instance(url: &str, public: &str, mail: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sesame"))
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .env("DATABASE_URL", url)
-        .env("SESAME_PUBLIC_URL", public)
-        .env("SESAME_TRUSTED_PROXIES", "127.0.0.1/32")
-        .env("SESAME_COOKIE_SECURE", "false")
-        .env("SESAME_MAIL_DIR", mail)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start sesame");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.split_whitespace().find(|w| w.parse::<std::net::SocketAddr>().is_ok()).expect(&line).to_string();
-    (child, addr)
+fn instance(dir: &std::path::Path, url: &str, public: &str, mail: &std::path::Path) -> (Child, String) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mail = mail.display().to_string();
+    let vars = [
+        ("DATABASE_URL", url),
+        ("SESAME_PUBLIC_URL", public),
+        ("SESAME_TRUSTED_PROXIES", "127.0.0.1/32"),
+        ("SESAME_MAIL_DIR", mail.as_str()),
+    ];
+    let (child, addr) = common::serve_binary(dir, &vars);
+    (child, addr.to_string())
 }
 
 fn nginx(dir: &std::path::Path, port: u16, upstreams: &[String]) -> Child {
@@ -100,8 +92,8 @@ async fn an_activation_alternating_between_two_instances_behind_nginx() {
     let mail = dir.path().join("mail");
     let port = common::free_port();
     let public = format!("http://127.0.0.1:{port}/sesame");
-    let (a, addr_a) = instance(&t.url, &public, &mail);
-    let (b, addr_b) = instance(&t.url, &public, &mail);
+    let (a, addr_a) = instance(&dir.path().join("a"), &t.url, &public, &mail);
+    let (b, addr_b) = instance(&dir.path().join("b"), &t.url, &public, &mail);
     let proxy = nginx(dir.path(), port, &[addr_a.clone(), addr_b.clone()]);
     let _guard = Killed(vec![a, b, proxy]);
     let base = format!("http://127.0.0.1:{port}/sesame");

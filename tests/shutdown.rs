@@ -3,8 +3,7 @@
 
 mod common;
 
-use std::io::BufRead;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use reqwest::StatusCode;
 
@@ -25,19 +24,7 @@ async fn sigterm_lets_activations_in_flight_finish() {
         .output()
         .unwrap();
     assert!(import.status.success());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sesame"))
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .current_dir(dir.path())
-        .env("DATABASE_URL", &url)
-        .env("SESAME_COOKIE_SECURE", "false")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
-    let addr = first.split_whitespace().find_map(|w| w.parse::<std::net::SocketAddr>().ok()).expect(&first);
+    let (mut child, addr) = common::serve_binary(dir.path(), &[("DATABASE_URL", &url)]);
     let store = sesame::store::connect(&url).await.unwrap();
     let app = common::TestApp { addr, client: common::browser(), store: store.clone() };
 

@@ -260,3 +260,33 @@ async fn smtp_session(stream: tokio::net::TcpStream, keep: Arc<std::sync::Mutex<
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
+
+/// `sesame serve` from the built binary, in `dir`, on a free port, with cookies usable over
+/// plain HTTP and `vars` on top (a later variable wins). Standard error goes to
+/// `dir/stderr.log`. Returns the process and the address it announced.
+pub fn serve_binary(dir: &std::path::Path, vars: &[(&str, &str)]) -> (std::process::Child, SocketAddr) {
+    use std::io::BufRead;
+    let log = std::fs::File::create(dir.join("stderr.log")).expect("log file");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_sesame"));
+    command
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .current_dir(dir)
+        .env("SESAME_COOKIE_SECURE", "false")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(log);
+    for (name, value) in vars {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().expect("start sesame");
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut first).expect("first line");
+    let addr = first.split_whitespace().find_map(|w| w.parse::<SocketAddr>().ok()).expect(&first);
+    (child, addr)
+}
+
+/// SIGTERM, as systemd and nginx's master expect, then wait for the process to end.
+pub fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    child.wait().expect("wait")
+}
