@@ -4,26 +4,14 @@
 //! Run: `cargo run --example burst [N]` (default 500). It starts `target/debug/sesame serve`
 //! (or `$SESAME_BIN`) on a fresh SQLite file, or on PostgreSQL when `$BENCH_DATABASE_URL` is set.
 
-use std::io::BufRead;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
+use support::{csrf, post};
 
-fn csrf(body: &str) -> String {
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = body.find(marker).expect("form") + marker.len();
-    body[start..].split('"').next().unwrap_or_default().to_string()
-}
-
-async fn post(client: &Client, base: &str, path: &str, fields: &[(&str, &str)]) -> StatusCode {
-    let page = client.get(format!("{base}{path}")).send().await.unwrap().text().await.unwrap();
-    let token = csrf(&page);
-    let mut all = vec![("csrf_token", token.as_str())];
-    all.extend_from_slice(fields);
-    client.post(format!("{base}{path}")).form(&all).send().await.unwrap().status()
-}
+#[path = "support.rs"]
+mod support;
 
 fn rss_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -38,39 +26,9 @@ fn rss_kib(pid: u32, field: &str) -> u64 {
 #[tokio::main]
 async fn main() {
     let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(500);
-    let bin = std::env::var("SESAME_BIN").unwrap_or_else(|_| "target/debug/sesame".into());
-    let bin = std::fs::canonicalize(&bin).unwrap_or_else(|e| panic!("{bin}: {e} (run cargo build first)"));
-    let dir = tempfile::tempdir().unwrap();
-    let url = std::env::var("BENCH_DATABASE_URL")
-        .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("bench.db").display()));
-    let mut csv = String::from("uid,category,given_name,family_name,birth_date,staff_number\n");
-    for i in 0..n {
-        csv.push_str(&format!("b{i},staff,Prénom{i},Nom{i},01/01/1980,B{i}\n"));
-    }
-    std::fs::write(dir.path().join("people.csv"), csv).unwrap();
-    let status = Command::new(&bin)
-        .args(["import", "people.csv"])
-        .current_dir(dir.path())
-        .env("DATABASE_URL", &url)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "import failed");
-
-    let mut server = Command::new(&bin)
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .current_dir(dir.path())
-        .env("DATABASE_URL", &url)
-        .env("SESAME_COOKIE_SECURE", "false")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.split_whitespace().find(|w| w.parse::<std::net::SocketAddr>().is_ok()).unwrap().to_string();
-    let base = Arc::new(format!("http://{addr}"));
-    let pid = server.id();
+    let server = support::Server::start(n, "b", "target/debug/sesame");
+    let base = Arc::new(server.base.clone());
+    let pid = server.process.id();
 
     // Every person up to the password step, 16 at a time.
     let started = Instant::now();
@@ -80,8 +38,7 @@ async fn main() {
         let (base, limit) = (base.clone(), limit.clone());
         ready.spawn(async move {
             let _permit = limit.acquire().await.unwrap();
-            let client =
-                Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+            let client = support::browser();
             let id = format!("B{i}");
             let m = "/activate/identify?method=staff_number";
             assert_eq!(
@@ -155,10 +112,10 @@ async fn main() {
     sampling.store(false, std::sync::atomic::Ordering::Relaxed);
     let peak = peak.await.unwrap();
     let hwm = rss_kib(pid, "VmHWM:");
-    let _ = Command::new("kill").arg(pid.to_string()).status();
-    let _ = server.wait();
+    let store = server.store;
+    server.stop();
 
-    println!("store: {}", if url.starts_with("sqlite") { "sqlite" } else { "postgres" });
+    println!("store: {store}");
     println!("{n} wizards brought to the password step in {:.1} s", prepared.as_secs_f64());
     println!(
         "{n} simultaneous password posts answered in {:.1} s ({:.1} activations/s)",
