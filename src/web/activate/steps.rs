@@ -40,6 +40,13 @@ pub struct QuestionForm {
     pub errors: FieldErrors,
 }
 
+impl QuestionForm {
+    /// With an answer already saved, the hint says that an empty field keeps it.
+    fn answer_hint_key(&self) -> &'static str {
+        if self.answer_saved { "question.answer_saved" } else { "question.answer_hint" }
+    }
+}
+
 pub async fn question_show(State(state): State<AppState>, session: Session, page: Page) -> Result<Response, AppError> {
     let (wizard, page) = match enter(&session, &state, page, Step::Question).await? {
         Ok(entered) => entered,
