@@ -14,7 +14,7 @@ use crate::domain::password_policy::PasswordPolicy;
 use crate::mail::worker::Pace;
 
 /// The keys read from `SESAME_*` variables; other `SESAME_` variables belong to someone else.
-const KEYS: [&str; 14] = [
+const KEYS: [&str; 15] = [
     "bind",
     "public_url",
     "trusted_proxies",
@@ -25,6 +25,7 @@ const KEYS: [&str; 14] = [
     "cookie_secure",
     "log_format",
     "institution_name",
+    "logo_file",
     "wizard_timeout_minutes",
     "session_idle_minutes",
     "session_max_hours",
@@ -46,6 +47,7 @@ struct RawConfig {
     cookie_secure: bool,
     log_format: String,
     institution_name: String,
+    logo_file: String,
     wizard_timeout_minutes: u32,
     session_idle_minutes: u32,
     session_max_hours: u32,
@@ -67,6 +69,7 @@ impl Default for RawConfig {
             cookie_secure: true,
             log_format: "text".into(),
             institution_name: "Université".into(),
+            logo_file: String::new(),
             wizard_timeout_minutes: 15,
             session_idle_minutes: 15,
             session_max_hours: 8,
@@ -97,6 +100,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Shown in the header and given to the strength estimator as a guessable word.
     pub institution_name: String,
+    /// The institution's logo, shown in the header beside its name; read once at start-up.
+    pub logo: Option<Logo>,
     /// Idle time after which an unfinished activation is forgotten.
     pub wizard_timeout: time::Duration,
     /// A signed-in session ends after this much inactivity…
@@ -124,6 +129,36 @@ impl std::fmt::Debug for Config {
             .field("cookie_secure", &self.cookie_secure)
             .field("log_format", &self.log_format)
             .finish_non_exhaustive()
+    }
+}
+
+/// Largest logo accepted: a header image, not a photograph.
+const LOGO_MAX_BYTES: u64 = 512 * 1024;
+
+/// An image file served under `/static/` and shown in every page's header.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Logo {
+    pub bytes: Vec<u8>,
+    pub extension: &'static str,
+    pub content_type: &'static str,
+}
+
+impl Logo {
+    fn read(path: &str) -> Result<Self, ConfigError> {
+        let path = Path::new(path);
+        let kind = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+        let (extension, content_type) = match kind.as_deref() {
+            Some("svg") => ("svg", "image/svg+xml"),
+            Some("png") => ("png", "image/png"),
+            Some("jpg" | "jpeg") => ("jpg", "image/jpeg"),
+            Some("webp") => ("webp", "image/webp"),
+            _ => return Err(invalid("logo_file", "must be an .svg, .png, .jpg or .webp file")),
+        };
+        let unreadable = |e: std::io::Error| invalid("logo_file", format!("cannot read {}: {e}", path.display()));
+        if std::fs::metadata(path).map_err(unreadable)?.len() > LOGO_MAX_BYTES {
+            return Err(invalid("logo_file", format!("{} is larger than 512 KiB", path.display())));
+        }
+        Ok(Self { bytes: std::fs::read(path).map_err(unreadable)?, extension, content_type })
     }
 }
 
@@ -236,6 +271,10 @@ impl Config {
         if raw.institution_name.trim().is_empty() {
             return Err(invalid("institution_name", "must not be empty"));
         }
+        let logo = match raw.logo_file.trim() {
+            "" => None,
+            path => Some(Logo::read(path)?),
+        };
         if !(1..=24 * 60).contains(&raw.wizard_timeout_minutes) {
             return Err(invalid("wizard_timeout_minutes", "must be between 1 and 1440"));
         }
@@ -253,6 +292,7 @@ impl Config {
             .map_err(|e| ConfigError { variable: "password_policy".into(), message: e.to_string() })?;
         Ok(Self {
             institution_name: raw.institution_name.trim().to_string(),
+            logo,
             wizard_timeout: time::Duration::minutes(raw.wizard_timeout_minutes.into()),
             session_idle: time::Duration::minutes(raw.session_idle_minutes.into()),
             session_max: time::Duration::hours(raw.session_max_hours.into()),
@@ -396,6 +436,29 @@ mod tests {
             assert_eq!(err.variable, named, "{var}={value}: {err}");
             assert!(!err.to_string().contains('\n'));
         }
+    }
+
+    #[test]
+    fn the_logo_is_read_once_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let svg = dir.path().join("logo.SVG");
+        std::fs::write(&svg, "<svg xmlns='http://www.w3.org/2000/svg'/>").unwrap();
+        let config = load(&[("SESAME_LOGO_FILE", svg.to_str().unwrap())], None, Overrides::default()).unwrap();
+        let logo = config.logo.unwrap();
+        assert_eq!((logo.extension, logo.content_type), ("svg", "image/svg+xml"));
+        assert!(logo.bytes.starts_with(b"<svg"));
+
+        let gif = dir.path().join("logo.gif");
+        std::fs::write(&gif, "GIF89a").unwrap();
+        let big = dir.path().join("big.png");
+        std::fs::write(&big, vec![0u8; 600 * 1024]).unwrap();
+        let missing = dir.path().join("missing.png");
+        for (path, says) in [(&gif, ".svg, .png"), (&big, "512 KiB"), (&missing, "cannot read")] {
+            let err = load(&[("SESAME_LOGO_FILE", path.to_str().unwrap())], None, Overrides::default()).unwrap_err();
+            assert_eq!(err.variable, "SESAME_LOGO_FILE");
+            assert!(err.message.contains(says), "{err}");
+        }
+        assert!(Config::defaults().logo.is_none());
     }
 
     #[test]

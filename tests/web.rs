@@ -66,14 +66,58 @@ async fn unknown_pages_are_a_calm_404(t: TestStore) {
     assert!(res.text().await.unwrap().contains("Page introuvable"));
 }
 
-async fn the_stylesheet_is_cached_and_revalidated(t: TestStore) {
+/// The `src` or `href` of the page's first link to a static asset ending in `extension`.
+fn asset_link(body: &str, extension: &str) -> String {
+    body.split('"')
+        .find(|part| part.contains("/static/") && part.ends_with(extension))
+        .expect("an asset link")
+        .to_string()
+}
+
+async fn static_assets_are_hashed_compressed_and_cached(t: TestStore) {
     let app = app(&t).await;
+    let home = app.client.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    for extension in [".css", ".js"] {
+        let link = asset_link(&home, extension);
+        assert!(link.len() > "/static/sesame.".len() + 16, "content-hashed name: {link}");
+        let res = app.client.get(app.url(&link)).header("accept-encoding", "gzip").send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{link}");
+        assert_eq!(res.headers()["cache-control"], "public, max-age=31536000, immutable");
+        assert_eq!(res.headers()["content-encoding"], "gzip");
+        assert_eq!(res.headers()["vary"], "accept-encoding");
+        let plain = app.client.get(app.url(&link)).send().await.unwrap();
+        assert!(plain.headers().get("content-encoding").is_none(), "only to who asks");
+        assert!(plain.bytes().await.unwrap().len() > res.bytes().await.unwrap().len());
+    }
+    // By its plain name, for whoever links it by hand: revalidated with its ETag.
     let res = app.client.get(app.url("/static/sesame.css")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.headers()["cache-control"].to_str().unwrap().contains("max-age"));
+    assert_eq!(res.headers()["cache-control"], "public, no-cache");
     let etag = res.headers()["etag"].clone();
     let again = app.client.get(app.url("/static/sesame.css")).header("if-none-match", etag).send().await.unwrap();
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    let missing = app.client.get(app.url("/static/sesame.0000000000000000.css")).send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
+
+async fn the_header_shows_the_institution_and_its_logo(t: TestStore) {
+    let mut config = test_config(&t.url);
+    config.institution_name = "Université de Bretagne".into();
+    let svg = b"<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'/>".to_vec();
+    config.logo = Some(sesame::config::Logo { bytes: svg.clone(), extension: "svg", content_type: "image/svg+xml" });
+    let app = spawn_app(config, t.store.clone()).await;
+    let home = app.client.get(app.url("/help")).send().await.unwrap().text().await.unwrap();
+    assert!(home.contains("<span class=\"institution\">Université de Bretagne</span>"), "{home}");
+    assert!(home.contains("Aide — Sésame — Université de Bretagne</title>"), "{home}");
+    assert!(home.contains("href=\"/help\" aria-current=\"page\""), "the current section is marked");
+    let logo = asset_link(&home, ".svg");
+    let res = app.client.get(app.url(&logo)).send().await.unwrap();
+    assert_eq!(res.headers()["content-type"], "image/svg+xml");
+    assert_eq!(res.bytes().await.unwrap().to_vec(), svg);
+    // Without one, no image at all.
+    let plain = self::app(&t).await;
+    let plain = plain.client.get(plain.url("/")).send().await.unwrap().text().await.unwrap();
+    assert!(!plain.contains("<img"), "{plain}");
 }
 
 async fn oversized_bodies_are_refused(t: TestStore) {
@@ -111,7 +155,12 @@ async fn everything_follows_a_path_prefix(t: TestStore) {
     let home = app.client.get(app.url("/sesame")).send().await.unwrap();
     assert_eq!(home.status(), StatusCode::OK);
     let body = home.text().await.unwrap();
-    assert!(body.contains("href=\"/sesame/activate\"") && body.contains("href=\"/sesame/static/sesame.css\""));
+    assert!(body.contains("href=\"/sesame/activate\""));
+    for extension in [".css", ".js"] {
+        let link = asset_link(&body, extension);
+        assert!(link.starts_with("/sesame/static/sesame."), "{link}");
+        assert_eq!(app.client.get(app.url(&link)).send().await.unwrap().status(), StatusCode::OK);
+    }
     assert_eq!(app.client.get(app.url("/activate")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
     let res = app.client.get(app.url("/sesame/activate/identify?method=uid")).send().await.unwrap();
     let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
@@ -128,7 +177,8 @@ on_both_stores!(
     home_is_french_by_default_with_the_contract_headers,
     english_when_the_browser_prefers_it_or_asked_and_remembered,
     unknown_pages_are_a_calm_404,
-    the_stylesheet_is_cached_and_revalidated,
+    static_assets_are_hashed_compressed_and_cached,
+    the_header_shows_the_institution_and_its_logo,
     oversized_bodies_are_refused,
 );
 

@@ -47,11 +47,14 @@ pub struct AppState {
     pub hasher: Hasher,
     /// Rung when a mail is queued, so the outbox worker sends it at once.
     pub outbox: Arc<Notify>,
+    /// The stylesheet, the script and the logo, under their hashed names.
+    pub assets: Arc<assets::Assets>,
 }
 
 impl AppState {
     pub fn new(config: Config, store: Arc<dyn Store>) -> Self {
-        Self { store, config: Arc::new(config), hasher: Hasher::owasp(), outbox: Arc::default() }
+        let assets = Arc::new(assets::Assets::new(config.logo.as_ref()));
+        Self { store, config: Arc::new(config), hasher: Hasher::owasp(), outbox: Arc::default(), assets }
     }
 }
 

@@ -1,11 +1,14 @@
 //! What every page template needs: the language, the path prefix, and a way to render.
 
+use std::sync::Arc;
+
 use askama::Template;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Response};
 
 use super::AppState;
+use super::assets::Assets;
 use super::error::AppError;
 use super::i18n::Locale;
 
@@ -17,6 +20,9 @@ pub struct Page {
     pub base: String,
     /// The current path below the prefix, for the language switch.
     pub path: String,
+    /// Shown in the header, with the logo when there is one.
+    pub institution: String,
+    assets: Arc<Assets>,
 }
 
 impl Page {
@@ -40,6 +46,23 @@ impl Page {
         }
     }
 
+    /// A static asset by its plain name (`sesame.css`), linked under its content-hashed name.
+    pub fn asset(&self, name: &str) -> String {
+        self.url(&format!("/static/{}", self.assets.hashed(name).unwrap_or(name)))
+    }
+
+    pub fn logo(&self) -> Option<String> {
+        self.assets.logo().map(|name| self.asset(name))
+    }
+
+    /// Whether the header's link to `section` leads to (a page of) the current one.
+    pub fn is_current(&self, section: &str) -> bool {
+        match section {
+            "/" => self.path == "/",
+            _ => self.path == section || self.path.starts_with(&format!("{section}/")),
+        }
+    }
+
     /// This page in the other language.
     pub fn switch_url(&self) -> String {
         format!("{}?lang={}", self.url(&self.path), self.locale.other().as_str())
@@ -59,7 +82,13 @@ where
         let locale = parts.extensions.get::<Locale>().copied().unwrap_or_default();
         let full = parts.uri.path();
         let path = full.strip_prefix(base.as_str()).unwrap_or(full);
-        Ok(Self { locale, base, path: if path.is_empty() { "/".into() } else { path.to_string() } })
+        Ok(Self {
+            locale,
+            base,
+            path: if path.is_empty() { "/".into() } else { path.to_string() },
+            institution: state.config.institution_name.clone(),
+            assets: state.assets.clone(),
+        })
     }
 }
 

@@ -16,7 +16,7 @@ use crate::mail::messages::{Notice, notice};
 use crate::store::{AccountRecord, AuditEvent, PersonRecord, Preferences};
 use crate::web::AppState;
 use crate::web::activate::identify::unprocessable;
-use crate::web::activate::password::{check_password, rule_texts};
+use crate::web::activate::password::{RulesView, check_password, rules_view};
 use crate::web::activate::see_other;
 use crate::web::activate::steps::{
     parse_answer, parse_question, parse_sms, parse_yes_no, personal_data, proposed_questions,
@@ -137,14 +137,14 @@ async fn current_password_ok(
 struct PasswordForm {
     page: Page,
     csrf: String,
-    rules: Vec<String>,
+    rules: RulesView,
     errors: FieldErrors,
 }
 
 pub async fn password_show(State(state): State<AppState>, session: Session, page: Page) -> Result<Response, AppError> {
     signed_in!(session, state, page);
     let csrf = csrf_token(&session).await?;
-    render(&PasswordForm { rules: rule_texts(&state, &page), page, csrf, errors: FieldErrors::default() })
+    render(&PasswordForm { rules: rules_view(&state, &page), page, csrf, errors: FieldErrors::default() })
 }
 
 #[derive(Deserialize, Default)]
@@ -221,7 +221,7 @@ pub async fn password_submit(
     }
     if !errors.is_empty() {
         let csrf = csrf_token(&session).await?;
-        return unprocessable(&PasswordForm { rules: rule_texts(&state, &page), page, csrf, errors });
+        return unprocessable(&PasswordForm { rules: rules_view(&state, &page), page, csrf, errors });
     }
     set_password(&state, &page, &person, client, &password, "password_changed").await?;
     flash(&session, "account.password_saved").await?;

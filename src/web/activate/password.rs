@@ -27,14 +27,35 @@ pub struct PasswordForm {
     pub page: Page,
     pub csrf: String,
     pub progress: Progress,
-    pub rules: Vec<String>,
+    pub rules: RulesView,
     pub accepted: bool,
     pub errors: FieldErrors,
 }
 
-/// The rules as the page lists them, from the configured policy.
-pub fn rule_texts(state: &AppState, page: &Page) -> Vec<String> {
-    state.config.password_policy.rules().iter().map(|r| page.t_with(r.code, &r.params)).collect()
+/// The rules as the page lists them, from the configured policy, with what the page's script
+/// needs to tick them as the person types (length and kinds of character; the rest is
+/// checked on submission).
+pub struct RulesView {
+    pub lines: Vec<RuleLine>,
+    pub min: usize,
+    pub max: usize,
+    pub special: String,
+}
+
+pub struct RuleLine {
+    /// `length`, `digit`, `history`…: the rule's code without its `password.rule.` prefix.
+    pub kind: &'static str,
+    pub text: String,
+}
+
+pub fn rules_view(state: &AppState, page: &Page) -> RulesView {
+    let policy = &state.config.password_policy;
+    let lines = policy
+        .rules()
+        .iter()
+        .map(|r| RuleLine { kind: r.code.trim_start_matches("password.rule."), text: page.t_with(r.code, &r.params) })
+        .collect();
+    RulesView { lines, min: policy.min_length, max: policy.max_length, special: policy.special_characters.clone() }
 }
 
 pub async fn show(State(state): State<AppState>, session: Session, page: Page) -> Result<Response, AppError> {
@@ -44,7 +65,7 @@ pub async fn show(State(state): State<AppState>, session: Session, page: Page) -
     };
     let csrf = csrf_token(&session).await?;
     render(&PasswordForm {
-        rules: rule_texts(&state, &page),
+        rules: rules_view(&state, &page),
         page,
         csrf,
         progress: Progress::of(Step::Password),
@@ -141,7 +162,7 @@ pub async fn submit(
     if !errors.is_empty() {
         let csrf = csrf_token(&session).await?;
         return unprocessable(&PasswordForm {
-            rules: rule_texts(&state, &page),
+            rules: rules_view(&state, &page),
             page,
             csrf,
             progress: Progress::of(Step::Password),

@@ -16,7 +16,7 @@ use super::account::pages::{asked_question, new_password_errors, set_password};
 use super::activate::identify::{
     Choose, Disabled, Identification, IdentifyFields, MethodQuery, empty_form, identify, too_many, unprocessable,
 };
-use super::activate::password::rule_texts;
+use super::activate::password::{RulesView, rules_view};
 use super::activate::see_other;
 use super::client::ClientAddr;
 use super::error::AppError;
@@ -185,14 +185,14 @@ pub async fn question_submit(
 struct PasswordForm {
     page: Page,
     csrf: String,
-    rules: Vec<String>,
+    rules: RulesView,
     errors: FieldErrors,
 }
 
 pub async fn password_show(State(state): State<AppState>, session: Session, page: Page) -> Result<Response, AppError> {
     entered!(session, state, page, true);
     let csrf = csrf_token(&session).await?;
-    render(&PasswordForm { rules: rule_texts(&state, &page), page, csrf, errors: FieldErrors::default() })
+    render(&PasswordForm { rules: rules_view(&state, &page), page, csrf, errors: FieldErrors::default() })
 }
 
 #[derive(Deserialize, Default)]
@@ -215,7 +215,7 @@ pub async fn password_submit(
     new_password_errors(&state, &page, &person, &password, &fields.password_confirm, &mut errors).await?;
     if !errors.is_empty() {
         let csrf = csrf_token(&session).await?;
-        return unprocessable(&PasswordForm { rules: rule_texts(&state, &page), page, csrf, errors });
+        return unprocessable(&PasswordForm { rules: rules_view(&state, &page), page, csrf, errors });
     }
     set_password(&state, &page, &person, client, &password, "password_recovered").await?;
     session.remove::<Recovery>(RECOVERY).await.map_err(session_error)?;
