@@ -67,6 +67,7 @@ impl Assets {
                 "text/javascript; charset=utf-8",
                 include_bytes!("../../static/sesame.js").to_vec(),
             ),
+            Asset::new("favicon", "svg", "image/svg+xml", include_bytes!("../../static/favicon.svg").to_vec()),
         ];
         if let Some(logo) = logo {
             files.push(Asset::new("logo", logo.extension, logo.content_type, logo.bytes.clone()));
