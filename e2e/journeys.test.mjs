@@ -4,7 +4,7 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { PERSON, Visit, launchBrowser, startSesame } from "./support.mjs";
+import { OTHERS, PERSON, Visit, launchBrowser, startSesame } from "./support.mjs";
 
 const PASSWORDS = { activation: "Vélo-Rouge-Lune-42", recovered: "Orage-Bleu-Matin-73", changed: "Plume-Verte-Soir-58" };
 const ANSWER = "Crème Brûlée";
@@ -30,7 +30,8 @@ for (const way of WAYS) {
       for (const [selector, value] of Object.entries(fields)) await page.fill(selector, value);
       await submit();
     };
-    const identify = (birthDate) => send({ "#identifier": PERSON.staffNumber, "#birth_date": birthDate });
+    const identify = (birthDate, person = PERSON) =>
+      send({ "#identifier": person.staffNumber, "#birth_date": birthDate });
 
     /** A refused post: an error summary, the fields marked, and (with JavaScript) the focus on the summary. */
     async function refused(label) {
@@ -228,6 +229,31 @@ for (const way of WAYS) {
       await submit(); // sign out
       await go("/account");
       await at("/login");
+    });
+
+    it("says calmly what blocks a person who cannot go on", async () => {
+      await go("/recover?method=staff_number");
+      await identify(OTHERS.inactive.birthDate, OTHERS.inactive);
+      await visit.check("recover not activated");
+
+      sesame.cli("account", "disable", OTHERS.disabled.uid);
+      await go("/activate/identify?method=staff_number");
+      await identify(OTHERS.disabled.birthDate, OTHERS.disabled);
+      await visit.check("activate disabled");
+
+      // Guessing birth dates: refused each time, then slowed down.
+      let status;
+      for (let day = 10; day < 20 && status !== 429; day++) {
+        await go("/activate/identify?method=staff_number");
+        await page.fill("#identifier", OTHERS.guessed.staffNumber);
+        await page.fill("#birth_date", `${day}/04/1994`);
+        [status] = await Promise.all([
+          page.waitForNavigation().then((r) => r.status()),
+          page.click("main button[type=submit]"),
+        ]);
+      }
+      assert.equal(status, 429);
+      await visit.check("too many attempts");
     });
 
     it("refuses a form whose token was tampered with, calmly", async () => {

@@ -16,6 +16,12 @@ export const TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
 export const screenshots = path.join(here, "screenshots");
 
 export const PERSON = { uid: "e2e-1", staffNumber: "12345", birthDate: "14/07/1985", wrongBirthDate: "15/07/1985" };
+/** Others, each for one journey: never activated, disabled by the help desk, guessed at. */
+export const OTHERS = {
+  inactive: { uid: "e2e-2", staffNumber: "22222", birthDate: "02/02/1992" },
+  disabled: { uid: "e2e-3", staffNumber: "33333", birthDate: "03/03/1993" },
+  guessed: { uid: "e2e-4", staffNumber: "44444", birthDate: "04/04/1994" },
+};
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -48,7 +54,9 @@ export async function startSesame() {
   fs.writeFileSync(
     csv,
     "uid,category,given_name,family_name,birth_date,staff_number\n" +
-      `${PERSON.uid},staff,Camille,Durand,${PERSON.birthDate},${PERSON.staffNumber}\n`,
+      [PERSON, ...Object.values(OTHERS)]
+        .map((p) => `${p.uid},staff,Camille,Durand-${p.uid},${p.birthDate},${p.staffNumber}\n`)
+        .join(""),
   );
   execFileSync(binary, ["import", csv], { env, stdio: "pipe" });
   const child = spawn(binary, ["serve", "--bind", `127.0.0.1:${port}`], { env, stdio: ["ignore", "pipe", "pipe"] });
@@ -68,6 +76,8 @@ export async function startSesame() {
   return {
     url,
     mailDir: env.SESAME_MAIL_DIR,
+    /** The help-desk commands, on the same database. */
+    cli: (...args) => execFileSync(binary, args, { env, stdio: "pipe" }).toString(),
     async stop() {
       child.kill("SIGTERM");
       await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once("exit", resolve)));
