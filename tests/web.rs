@@ -66,19 +66,18 @@ async fn unknown_pages_are_a_calm_404(t: TestStore) {
     assert!(res.text().await.unwrap().contains("Page introuvable"));
 }
 
-/// The `src` or `href` of the page's first link to a static asset ending in `extension`.
-fn asset_link(body: &str, extension: &str) -> String {
-    body.split('"')
-        .find(|part| part.contains("/static/") && part.ends_with(extension))
-        .expect("an asset link")
-        .to_string()
+/// The `src` or `href` of the page's link to a static asset: `sesame.css` under its hashed
+/// name for `("sesame.", ".css")`.
+fn asset_link(body: &str, stem: &str, extension: &str) -> String {
+    let start = format!("/static/{stem}");
+    body.split('"').find(|part| part.contains(&start) && part.ends_with(extension)).expect("an asset link").to_string()
 }
 
 async fn static_assets_are_hashed_compressed_and_cached(t: TestStore) {
     let app = app(&t).await;
     let home = app.client.get(app.url("/")).send().await.unwrap().text().await.unwrap();
     for extension in [".css", ".js"] {
-        let link = asset_link(&home, extension);
+        let link = asset_link(&home, "sesame.", extension);
         assert!(link.len() > "/static/sesame.".len() + 16, "content-hashed name: {link}");
         let res = app.client.get(app.url(&link)).header("accept-encoding", "gzip").send().await.unwrap();
         assert_eq!(res.status(), StatusCode::OK, "{link}");
@@ -110,7 +109,7 @@ async fn the_header_shows_the_institution_and_its_logo(t: TestStore) {
     assert!(home.contains("<span class=\"institution\">Université de Bretagne</span>"), "{home}");
     assert!(home.contains("Aide — Sésame — Université de Bretagne</title>"), "{home}");
     assert!(home.contains("href=\"/help\" aria-current=\"page\""), "the current section is marked");
-    let logo = asset_link(&home, ".svg");
+    let logo = asset_link(&home, "logo.", ".svg");
     let res = app.client.get(app.url(&logo)).send().await.unwrap();
     assert_eq!(res.headers()["content-type"], "image/svg+xml");
     assert_eq!(res.bytes().await.unwrap().to_vec(), svg);
@@ -157,7 +156,7 @@ async fn everything_follows_a_path_prefix(t: TestStore) {
     let body = home.text().await.unwrap();
     assert!(body.contains("href=\"/sesame/activate\""));
     for extension in [".css", ".js"] {
-        let link = asset_link(&body, extension);
+        let link = asset_link(&body, "sesame.", extension);
         assert!(link.starts_with("/sesame/static/sesame."), "{link}");
         assert_eq!(app.client.get(app.url(&link)).send().await.unwrap().status(), StatusCode::OK);
     }
@@ -198,6 +197,10 @@ async fn readyz_follows_the_database_through_an_outage() {
     assert!(page.headers().contains_key("retry-after"));
     let body = page.text().await.unwrap();
     assert!(body.contains("momentanément indisponible") && !body.contains("sqlx") && !body.contains("5432"), "{body}");
+    assert!(body.contains("<h1>Service momentanément indisponible</h1>"), "a page of the site: {body}");
+    assert!(body.contains("<nav") && asset_link(&body, "sesame.", ".css").starts_with("/static/sesame."), "{body}");
+    let english = app.client.get(app.url("/activate/identify?method=uid&lang=en")).send().await.unwrap();
+    assert!(english.text().await.unwrap().contains("<h1>Temporarily unavailable</h1>"), "in the person's language");
     assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), StatusCode::OK);
 
     proxy.restore().await;

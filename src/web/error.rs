@@ -1,9 +1,12 @@
 //! The one error type of the HTTP layer: logged in full, shown as a calm page with a reference.
 
 use askama::Template;
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 
+use super::AppState;
 use super::page::{Page, render};
 use crate::store::StoreError;
 
@@ -24,12 +27,26 @@ pub enum AppError {
     Internal(#[from] anyhow::Error),
 }
 
-#[derive(Template)]
-#[template(path = "error.html")]
-struct ErrorPage {
+/// What the user is told of a failure; carried by the response so that `styled` can render it
+/// as a page like the others.
+#[derive(Clone)]
+struct Report {
     status: u16,
     unavailable: bool,
     reference: String,
+}
+
+#[derive(Template)]
+#[template(path = "error_fallback.html")]
+struct FallbackPage {
+    report: Report,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    page: Page,
+    report: Report,
 }
 
 impl IntoResponse for AppError {
@@ -38,15 +55,33 @@ impl IntoResponse for AppError {
         let unavailable = matches!(self, AppError::Store(StoreError::Unavailable(_)) | AppError::Sessions(_));
         let status = if unavailable { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::INTERNAL_SERVER_ERROR };
         tracing::error!(reference = %reference, error = ?self, "request failed");
-        // Bilingual on purpose: the page must render even when nothing else can be trusted.
-        let page = ErrorPage { status: status.as_u16(), unavailable, reference };
-        let body = page.render().unwrap_or_else(|_| format!("Erreur / Error {}", status.as_u16()));
+        let report = Report { status: status.as_u16(), unavailable, reference };
+        // Bilingual and bare on purpose: what is shown when `styled` cannot render the real page.
+        let body = FallbackPage { report: report.clone() }
+            .render()
+            .unwrap_or_else(|_| format!("Erreur / Error {}", report.status));
         let mut response = (status, Html(body)).into_response();
+        response.extensions_mut().insert(report);
         if unavailable {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("30"));
         }
         response
     }
+}
+
+/// Renders our failures as pages of the site: in the person's language, under the path prefix,
+/// with the header that leads back. Needs nothing of the database, so it works during an outage.
+pub async fn styled(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let Ok(page) = Page::from_request_parts(&mut parts, &state).await;
+    let mut response = next.run(Request::from_parts(parts, body)).await;
+    if let Some(report) = response.extensions_mut().remove::<Report>()
+        && let Ok(body) = (ErrorPage { page, report }).render()
+    {
+        response.headers_mut().remove(axum::http::header::CONTENT_LENGTH);
+        *response.body_mut() = body.into();
+    }
+    response
 }
 
 #[derive(Template)]
