@@ -1,7 +1,9 @@
 //! What the benchmark examples share: a `sesame serve` with N people imported, and forms.
+#![allow(dead_code)] // each example uses its own part of this module
 
 use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use reqwest::{Client, StatusCode};
 
@@ -62,11 +64,74 @@ pub fn csrf(body: &str) -> String {
     body[start..].split('"').next().unwrap_or_default().to_string()
 }
 
-/// GETs the form at `path` for its token, then posts `fields` to it.
+/// GETs the form at `path` for its token, then posts `fields` to it; the GET's status when
+/// the form itself did not come.
 pub async fn post(client: &Client, base: &str, path: &str, fields: &[(&str, &str)]) -> StatusCode {
-    let page = client.get(format!("{base}{path}")).send().await.unwrap().text().await.unwrap();
-    let token = csrf(&page);
+    let form = client.get(format!("{base}{path}")).send().await.unwrap();
+    if form.status() != StatusCode::OK {
+        return form.status();
+    }
+    let token = csrf(&form.text().await.unwrap());
     let mut all = vec![("csrf_token", token.as_str())];
     all.extend_from_slice(fields);
     client.post(format!("{base}{path}")).form(&all).send().await.unwrap().status()
+}
+
+/// The wizard's steps in the order `activate` times them (each a GET of the form and its POST,
+/// the last one a GET).
+pub const STEPS: [&str; 6] = ["identify", "question", "sms", "photo", "password", "done"];
+
+/// The first unexpected answer, with its path.
+pub type Failure = (&'static str, StatusCode);
+
+/// Every step of the wizard up to (not including) the password, for the person whose staff
+/// number is `identifier`; the time each step took.
+pub async fn up_to_password(client: &Client, base: &str, identifier: &str) -> Result<Vec<Duration>, Failure> {
+    let steps: [(&'static str, Vec<(&str, &str)>); 4] = [
+        (
+            "/activate/identify?method=staff_number",
+            vec![("method", "staff_number"), ("identifier", identifier), ("birth_date", "01/01/1980")],
+        ),
+        ("/activate/question", vec![("question", "first_pet"), ("answer", "Rantanplan")]),
+        ("/activate/sms", vec![("sms_consent", "no")]),
+        ("/activate/photo", vec![("photo_consent", "no")]),
+    ];
+    let mut times = Vec::with_capacity(STEPS.len());
+    for (path, fields) in steps {
+        let start = Instant::now();
+        match post(client, base, path, &fields).await {
+            StatusCode::SEE_OTHER => times.push(start.elapsed()),
+            status => return Err((path, status)),
+        }
+    }
+    Ok(times)
+}
+
+/// A whole activation (eleven requests, two Argon2 hashes: the answer's and the password's);
+/// the time of each of its `STEPS`.
+pub async fn activate(client: &Client, base: &str, identifier: &str, password: &str) -> Result<Vec<Duration>, Failure> {
+    let mut times = up_to_password(client, base, identifier).await?;
+    let fields = [("password", password), ("password_confirm", password), ("accept_rules", "on")];
+    let start = Instant::now();
+    match post(client, base, "/activate/password", &fields).await {
+        StatusCode::SEE_OTHER => times.push(start.elapsed()),
+        status => return Err(("/activate/password", status)),
+    }
+    let start = Instant::now();
+    match client.get(format!("{base}/activate/done")).send().await.unwrap().status() {
+        StatusCode::OK => times.push(start.elapsed()),
+        status => return Err(("/activate/done", status)),
+    }
+    Ok(times)
+}
+
+/// A field of `/proc/{pid}/status` in KiB (`VmRSS:`, `VmHWM:`), 0 when unreadable.
+pub fn status_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }

@@ -3,8 +3,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 
 /// OWASP's minimum for Argon2id: 19 MiB, two passes, one lane.
@@ -20,11 +21,16 @@ pub enum HashError {
     Stopped,
 }
 
-type Job = Box<dyn FnOnce() + Send>;
+/// Bytes of salt in a new hash, as the password-hash crate recommends.
+const SALT_LEN: usize = 16;
+
+/// A hash to compute on a hashing thread, given that thread's Argon2 memory.
+type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
 
 /// Each hash holds `m_cost` KiB while it runs. Hashes run on a few dedicated threads, one per
-/// core, fed by a queue: a burst of posts waits in line instead of growing memory, and the
-/// allocator reuses the same threads' memory rather than keeping a block per blocking thread.
+/// core, fed by a queue: a burst of posts waits in line instead of growing memory. Each thread
+/// keeps its `m_cost` KiB from one hash to the next (wiped after each): asking the system for
+/// fresh pages every time cost as much again as the hash in page faults and zeroing.
 #[derive(Clone)]
 pub struct Hasher {
     params: Params,
@@ -52,9 +58,11 @@ impl Hasher {
             std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
                 .spawn(move || {
+                    // Taken at the first hash, so that a process that never hashes never holds it.
+                    let mut memory = Vec::new();
                     // Ends when every Hasher clone (every sender) is gone.
                     while let Some(job) = queue.lock().ok().and_then(|q| q.recv().ok()) {
-                        job();
+                        job(&mut memory);
                     }
                 })
                 .map_err(|e| HashError::Argon2(format!("cannot start a hashing thread: {e}")))?;
@@ -68,10 +76,6 @@ impl Hasher {
         Self::new(OWASP_M_COST, OWASP_T_COST, OWASP_P_COST, cores).expect("OWASP parameters are valid")
     }
 
-    fn argon2(&self) -> Argon2<'static> {
-        Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
-    }
-
     /// Total time spent inside Argon2 since start.
     pub fn time_spent(&self) -> Duration {
         Duration::from_micros(self.spent.load(std::sync::atomic::Ordering::Relaxed))
@@ -79,14 +83,14 @@ impl Hasher {
 
     async fn run<T: Send + 'static>(
         &self,
-        job: impl FnOnce(Argon2<'static>) -> T + Send + 'static,
+        job: impl FnOnce(&mut Memory) -> T + Send + 'static,
     ) -> Result<T, HashError> {
-        let argon2 = self.argon2();
+        let own_blocks = self.params.block_count();
         let spent = self.spent.clone();
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move || {
+        let job: Job = Box::new(move |blocks| {
             let start = Instant::now();
-            let out = job(argon2);
+            let out = job(&mut Memory { blocks, own_blocks });
             spent.fetch_add(start.elapsed().as_micros() as u64, std::sync::atomic::Ordering::Relaxed);
             let _ = reply.send(out);
         });
@@ -97,11 +101,30 @@ impl Hasher {
     /// A PHC string (`$argon2id$v=19$m=…`) with a fresh random salt.
     pub async fn hash(&self, secret: &SecretString) -> Result<String, HashError> {
         let secret = SecretString::from(secret.expose_secret().to_owned());
-        self.run(move |argon2| {
-            argon2
-                .hash_password(secret.expose_secret().as_bytes())
-                .map(|h| h.to_string())
-                .map_err(|e| HashError::Argon2(e.to_string()))
+        let params = self.params.clone();
+        let mut salt = [0u8; SALT_LEN];
+        rand::rngs::OsRng.fill_bytes(&mut salt);
+        self.run(move |memory| {
+            let failed = |e: &dyn std::fmt::Display| HashError::Argon2(e.to_string());
+            let mut out = vec![0u8; params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN)];
+            memory
+                .compute(
+                    Algorithm::Argon2id,
+                    Version::V0x13,
+                    params.clone(),
+                    secret.expose_secret().as_bytes(),
+                    &salt,
+                    &mut out,
+                )
+                .map_err(|e| failed(&e))?;
+            let hash = PasswordHash {
+                algorithm: Algorithm::Argon2id.ident(),
+                version: Some(Version::V0x13.into()),
+                params: ParamsString::try_from(&params).map_err(|e| failed(&e))?,
+                salt: Some(Salt::new(&salt).map_err(|e| failed(&e))?),
+                hash: Some(Output::new(&out).map_err(|e| failed(&e))?),
+            };
+            Ok(hash.to_string())
         })
         .await?
     }
@@ -109,10 +132,7 @@ impl Hasher {
     /// Whether any of the hashes matches; a malformed hash never does.
     pub async fn matches_any(&self, secret: &SecretString, hashes: Vec<String>) -> Result<bool, HashError> {
         let secret = SecretString::from(secret.expose_secret().to_owned());
-        self.run(move |argon2| {
-            hashes.iter().any(|h| argon2.verify_password(secret.expose_secret().as_bytes(), h.as_str()).is_ok())
-        })
-        .await
+        self.run(move |memory| hashes.iter().any(|h| memory.verify(secret.expose_secret().as_bytes(), h))).await
     }
 
     pub async fn matches(&self, secret: &SecretString, hash: &str) -> Result<bool, HashError> {
@@ -139,7 +159,7 @@ impl Hasher {
 
     /// Whether a stored hash was made with weaker parameters than ours, and should be redone.
     pub fn needs_rehash(&self, hash: &str) -> bool {
-        let Ok(parsed) = argon2::password_hash::phc::PasswordHash::new(hash) else { return true };
+        let Ok(parsed) = PasswordHash::new(hash) else { return true };
         match Params::try_from(&parsed) {
             Ok(p) => {
                 parsed.algorithm.as_str() != "argon2id"
@@ -149,6 +169,58 @@ impl Hasher {
             }
             Err(_) => true,
         }
+    }
+}
+
+/// A hashing thread's Argon2 memory, as long as our own parameters need.
+struct Memory<'a> {
+    blocks: &'a mut Vec<Block>,
+    own_blocks: usize,
+}
+
+impl Memory<'_> {
+    /// Argon2 into `out`, in this thread's memory; a hash made with more memory than ours (never
+    /// made here, but accepted when verifying) gets its own, returned after.
+    fn compute(
+        &mut self,
+        algorithm: Algorithm,
+        version: Version,
+        params: Params,
+        secret: &[u8],
+        salt: &[u8],
+        out: &mut [u8],
+    ) -> argon2::Result<()> {
+        let needed = params.block_count();
+        let mut larger = Vec::new();
+        let blocks = if needed <= self.own_blocks {
+            if self.blocks.len() < self.own_blocks {
+                self.blocks.resize(self.own_blocks, Block::default());
+            }
+            &mut self.blocks[..needed]
+        } else {
+            larger.resize(needed, Block::default());
+            &mut larger[..]
+        };
+        let result =
+            Argon2::new(algorithm, version, params).hash_password_into_with_memory(secret, salt, out, &mut *blocks);
+        // What the memory holds derives from the secret: wiped, as argon2 does with memory it frees.
+        blocks.fill(Block::default());
+        result
+    }
+
+    /// Whether `secret` gives `hash` (a PHC string of any Argon2 variant and parameters);
+    /// the comparison takes the same time wherever the outputs differ.
+    fn verify(&mut self, secret: &[u8], hash: &str) -> bool {
+        let Ok(parsed) = PasswordHash::new(hash) else { return false };
+        let (Ok(algorithm), Ok(params)) = (Algorithm::try_from(parsed.algorithm.as_str()), Params::try_from(&parsed))
+        else {
+            return false;
+        };
+        let Ok(version) = parsed.version.map_or(Ok(Version::default()), Version::try_from) else { return false };
+        let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else { return false };
+        let mut out = vec![0u8; expected.len()];
+        self.compute(algorithm, version, params, secret, salt, &mut out).is_ok()
+            && Output::new(&out).is_ok_and(|computed| &computed == expected)
     }
 }
 
@@ -190,6 +262,25 @@ mod tests {
         let before = hasher.time_spent();
         assert!(!hasher.matches_or_dummy(&secret("x"), None).await.unwrap());
         assert!(hasher.time_spent() > before, "the dummy verification did run");
+    }
+
+    #[tokio::test]
+    async fn hashes_agree_with_the_argon2_crate_both_ways() {
+        use argon2::{PasswordHasher, PasswordVerifier};
+        let hasher = Hasher::owasp();
+        let ours = hasher.hash(&secret("Vélo-Lune-42")).await.unwrap();
+        let params = Params::new(OWASP_M_COST, OWASP_T_COST, OWASP_P_COST, None).unwrap();
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        assert!(argon2.verify_password("Vélo-Lune-42".as_bytes(), ours.as_str()).is_ok());
+        assert!(argon2.verify_password(b"velo-lune-42", ours.as_str()).is_err());
+        let theirs = argon2.hash_password("Vélo-Lune-42".as_bytes()).unwrap().to_string();
+        assert!(hasher.matches(&secret("Vélo-Lune-42"), &theirs).await.unwrap());
+        assert!(!hasher.matches(&secret("Vélo-Lune-43"), &theirs).await.unwrap());
+        // A hash made with more memory than ours, and an Argon2i one, still verify.
+        let larger = Argon2::new(Algorithm::Argon2i, Version::V0x13, Params::new(32_768, 1, 1, None).unwrap());
+        let old = larger.hash_password(b"x").unwrap().to_string();
+        assert!(hasher.matches(&secret("x"), &old).await.unwrap());
+        assert!(!hasher.matches(&secret("y"), &old).await.unwrap());
     }
 
     #[test]

@@ -79,9 +79,10 @@ pub fn main() -> ExitCode {
     runtime.block_on(run(cli))
 }
 
-/// Each Argon2 hash allocates 19 MiB and frees it. glibc then raises its mmap threshold and
-/// keeps such blocks in per-thread arenas: under a burst of posts the process grew past
-/// 1 GiB (bench/burst.rs). A fixed threshold makes every large block an mmap returned on free.
+/// When a thread frees a large block (an Argon2 hash works in 19 MiB), glibc raises its mmap
+/// threshold and keeps such blocks in per-thread arenas: with a blocking thread per hash, a
+/// burst of posts grew the process past 1 GiB. The hashing threads now keep their own memory
+/// (`hashing`); a fixed threshold still makes any other large block an mmap returned on free.
 fn return_large_blocks_to_the_system() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only tunes the allocator; it is called once, before any thread starts.
