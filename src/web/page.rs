@@ -77,18 +77,23 @@ where
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let state = AppState::from_ref(state);
-        let base = state.config.base_path().to_string();
         let locale = parts.extensions.get::<Locale>().copied().unwrap_or_default();
-        let full = parts.uri.path();
-        let path = full.strip_prefix(base.as_str()).unwrap_or(full);
-        Ok(Self {
+        Ok(Self::new(&AppState::from_ref(state), locale, parts.uri.path()))
+    }
+}
+
+impl Page {
+    /// The page at `full_path` (prefix included), in `locale`.
+    pub fn new(state: &AppState, locale: Locale, full_path: &str) -> Self {
+        let base = state.config.base_path().to_string();
+        let path = full_path.strip_prefix(base.as_str()).unwrap_or(full_path);
+        Self {
             locale,
-            base,
             path: if path.is_empty() { "/".into() } else { path.to_string() },
+            base,
             institution: state.config.institution_name.clone(),
             assets: state.assets.clone(),
-        })
+        }
     }
 }
 
