@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 
 use super::{
     AccountRecord, Activation, ActivationStats, AuditEvent, AuditLine, AuditQuery, ImportWritten, NewAccount, NewMail,
@@ -20,61 +20,9 @@ use std::sync::Arc;
 use tower_sessions::{ExpiredDeletion, SessionStore};
 use tower_sessions_sqlx_store::PostgresStore;
 
-/// uids per disabling UPDATE: a handful of round trips for 100,000 people.
+/// Rows per INSERT … SELECT FROM UNNEST: large enough that 100,000 people take a
+/// handful of round trips, small enough to keep each statement's memory modest.
 const IMPORT_CHUNK: usize = 10_000;
-
-/// People sent to COPY at a time (about a megabyte).
-const COPY_ROWS: usize = 8_192;
-
-/// Appends a value in COPY's text format: `\N` for NULL, and the backslash, tab, newline and
-/// carriage return escaped.
-fn copy_value(rows: &mut String, value: Option<&str>) {
-    let Some(value) = value else {
-        rows.push_str("\\N");
-        return;
-    };
-    for c in value.chars() {
-        match c {
-            '\\' => rows.push_str("\\\\"),
-            '\t' => rows.push_str("\\t"),
-            '\n' => rows.push_str("\\n"),
-            '\r' => rows.push_str("\\r"),
-            c => rows.push(c),
-        }
-    }
-}
-
-/// The people to upsert as COPY's text format, in `import_people`'s column order.
-fn copy_rows(people: &[PersonUpsert]) -> impl Iterator<Item = String> + '_ {
-    people.chunks(COPY_ROWS).map(|chunk| {
-        let mut rows = String::with_capacity(chunk.len() * 128);
-        for p in chunk {
-            let birth_date = p.birth_date.to_string();
-            for (i, value) in [
-                Some(p.uid.as_str()),
-                Some(&p.category),
-                Some(&p.given_name),
-                Some(&p.family_name),
-                Some(&birth_date),
-                p.staff_number.as_deref(),
-                p.student_number.as_deref(),
-                p.ine.as_deref(),
-                Some(&p.email),
-                Some(&p.login),
-            ]
-            .into_iter()
-            .enumerate()
-            {
-                if i > 0 {
-                    rows.push('\t');
-                }
-                copy_value(&mut rows, value);
-            }
-            rows.push('\n');
-        }
-        rows
-    })
-}
 
 pub struct PgStore {
     pool: PgPool,
@@ -125,25 +73,15 @@ impl_store!(PgStore, {
 
     async fn apply_import(&self, plan: &ImportPlan, at: OffsetDateTime) -> Result<ImportWritten> {
         let mut tx = self.pool.begin().await?;
-        if !plan.upserts.is_empty() {
-            // COPY into a table of this transaction, then one upsert from it: the rows travel
-            // in COPY's compact stream instead of bound arrays, and the indexes are updated once.
-            sqlx::query(
-                "CREATE TEMPORARY TABLE import_people (uid text, category text, given_name text, \
-                     family_name text, birth_date date, staff_number text, student_number text, ine text, \
-                     email text, login text) ON COMMIT DROP",
-            )
-            .execute(&mut *tx)
-            .await?;
-            let mut copy = tx.copy_in_raw("COPY import_people FROM STDIN").await?;
-            for rows in copy_rows(&plan.upserts) {
-                copy.send(rows.into_bytes()).await?;
-            }
-            copy.finish().await?;
+        for chunk in plan.upserts.chunks(IMPORT_CHUNK) {
+            let column = |f: fn(&PersonUpsert) -> String| chunk.iter().map(f).collect::<Vec<_>>();
+            let optional = |f: fn(&PersonUpsert) -> Option<String>| chunk.iter().map(f).collect::<Vec<_>>();
+            let birth_dates: Vec<Date> = chunk.iter().map(|p| p.birth_date).collect();
             sqlx::query(
                 "INSERT INTO people (uid, category, given_name, family_name, birth_date, staff_number, \
                      student_number, ine, email, login, status, created_at, updated_at) \
-                 SELECT u.*, 'active', $1, $1 FROM import_people AS u \
+                 SELECT u.*, 'active', $11, $11 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], \
+                     $5::date[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) AS u \
                  ON CONFLICT (uid) DO UPDATE SET category = EXCLUDED.category, \
                      given_name = EXCLUDED.given_name, family_name = EXCLUDED.family_name, \
                      birth_date = EXCLUDED.birth_date, staff_number = EXCLUDED.staff_number, \
@@ -152,6 +90,16 @@ impl_store!(PgStore, {
                      disabled_by = CASE WHEN people.disabled_by = 'import' THEN NULL ELSE people.disabled_by END, \
                      updated_at = EXCLUDED.updated_at",
             )
+            .bind(column(|p| p.uid.clone()))
+            .bind(column(|p| p.category.clone()))
+            .bind(column(|p| p.given_name.clone()))
+            .bind(column(|p| p.family_name.clone()))
+            .bind(birth_dates)
+            .bind(optional(|p| p.staff_number.clone()))
+            .bind(optional(|p| p.student_number.clone()))
+            .bind(optional(|p| p.ine.clone()))
+            .bind(column(|p| p.email.clone()))
+            .bind(column(|p| p.login.clone()))
             .bind(at)
             .execute(&mut *tx)
             .await?;
@@ -177,36 +125,3 @@ impl_store!(PgStore, {
         Ok(ImportWritten { upserted: plan.upserts.len(), disabled })
     }
 });
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn copy_text_escapes_what_would_end_a_field_or_a_row() {
-        let mut rows = String::new();
-        copy_value(&mut rows, Some("a\tb\\c\nd\re"));
-        rows.push('\t');
-        copy_value(&mut rows, None);
-        assert_eq!(rows, "a\\tb\\\\c\\nd\\re\t\\N");
-    }
-
-    #[test]
-    fn copy_rows_follow_the_temporary_table_columns() {
-        let p = PersonUpsert {
-            uid: "u1".into(),
-            category: "staff".into(),
-            given_name: "Zoé".into(),
-            family_name: "N'Diaye".into(),
-            birth_date: time::macros::date!(1985 - 03 - 07),
-            staff_number: Some("S1".into()),
-            student_number: None,
-            ine: None,
-            email: "zoe.ndiaye@example.edu".into(),
-            login: "zoe.ndiaye".into(),
-        };
-        let rows: Vec<String> = copy_rows(&[p.clone(), p]).collect();
-        let row = "u1\tstaff\tZoé\tN'Diaye\t1985-03-07\tS1\t\\N\t\\N\tzoe.ndiaye@example.edu\tzoe.ndiaye\n";
-        assert_eq!(rows, vec![format!("{row}{row}")]);
-    }
-}
