@@ -3,6 +3,7 @@
 #[macro_use]
 mod shared;
 mod postgres;
+mod sessions;
 mod sqlite;
 
 use std::sync::Arc;
@@ -14,9 +15,9 @@ use time::{Date, OffsetDateTime};
 use crate::domain::identifiers::{IdentificationMethod, Identifier};
 use crate::domain::import_plan::{DisabledBy, ExistingPerson, ImportPlan};
 use crate::domain::throttle::ThrottleRule;
-use tower_sessions::SessionStore;
 
 pub use postgres::PgStore;
+pub use sessions::SessionRows;
 pub use sqlite::SqliteStore;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -377,7 +378,7 @@ pub trait Store: Send + Sync + 'static {
     async fn mail_backlog(&self) -> Result<i64>;
 
     /// The session store on the same database, so sessions survive restarts and are shared by instances.
-    fn sessions(&self) -> Arc<dyn SessionStore>;
+    fn sessions(&self) -> Arc<dyn SessionRows>;
 
     /// Removes expired sessions and stale throttle counters.
     async fn delete_expired(&self, now: i64) -> Result<()>;

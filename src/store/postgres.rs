@@ -17,7 +17,8 @@ use crate::domain::identifiers::Identifier;
 use crate::domain::import_plan::{ExistingPerson, ImportPlan, PersonUpsert};
 use crate::domain::throttle::ThrottleRule;
 use std::sync::Arc;
-use tower_sessions::{ExpiredDeletion, SessionStore};
+use super::sessions::{PgSessions, SessionRows};
+use tower_sessions::ExpiredDeletion;
 use tower_sessions_sqlx_store::PostgresStore;
 
 /// Rows per INSERT … SELECT FROM UNNEST: large enough that 100,000 people take a
@@ -26,7 +27,7 @@ const IMPORT_CHUNK: usize = 10_000;
 
 pub struct PgStore {
     pool: PgPool,
-    sessions: PostgresStore,
+    sessions: PgSessions,
 }
 
 impl PgStore {
@@ -45,7 +46,7 @@ impl PgStore {
             .with_schema_name(&schema)
             .and_then(|s| s.with_table_name("tower_sessions"))
             .map_err(|e| sqlx::Error::Configuration(e.into()))?;
-        Ok(Self { pool, sessions })
+        Ok(Self { sessions: PgSessions { inner: sessions, pool: pool.clone() }, pool })
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -68,7 +69,7 @@ impl_store!(PgStore, {
 
     async fn migrate(&self) -> Result<()> {
         sqlx::migrate!("migrations/postgres").run(&self.pool).await.map_err(sqlx::Error::from)?;
-        Ok(self.sessions.migrate().await?)
+        Ok(self.sessions.inner.migrate().await?)
     }
 
     async fn apply_import(&self, plan: &ImportPlan, at: OffsetDateTime) -> Result<ImportWritten> {

@@ -424,12 +424,12 @@ async fn throttle_clear(&self, key: &str) -> Result<()> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NULL").fetch_one(&self.pool).await?)
     }
 
-    fn sessions(&self) -> Arc<dyn SessionStore> {
+    fn sessions(&self) -> Arc<dyn SessionRows> {
         Arc::new(self.sessions.clone())
     }
 
     async fn delete_expired(&self, now: i64) -> Result<()> {
-        self.sessions.delete_expired().await.map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+        self.sessions.inner.delete_expired().await.map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
         sqlx::query("DELETE FROM throttle WHERE window_start < $1 AND (locked_until IS NULL OR locked_until < $2)")
             .bind(now - STALE_THROTTLE_SECS)
             .bind(now)

@@ -16,8 +16,8 @@ use crate::domain::identifiers::Identifier;
 use crate::domain::import_plan::{ExistingPerson, ImportPlan};
 use crate::domain::throttle::ThrottleRule;
 use std::sync::Arc;
-use tower_sessions::{ExpiredDeletion, SessionStore};
-use tower_sessions_sqlx_store::SqliteStore as SqliteSessions;
+use super::sessions::{SessionRows, SqliteSessions};
+use tower_sessions::ExpiredDeletion;
 
 /// SQLite allows 32,766 bound values per statement; twelve a row.
 const IMPORT_CHUNK: usize = 2_500;
@@ -36,10 +36,10 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(timeout);
         let pool = SqlitePoolOptions::new().max_connections(8).acquire_timeout(timeout).connect_with(options).await?;
-        let sessions = SqliteSessions::new(pool.clone())
+        let sessions = tower_sessions_sqlx_store::SqliteStore::new(pool.clone())
             .with_table_name("tower_sessions")
             .map_err(|e| sqlx::Error::Configuration(e.into()))?;
-        Ok(Self { pool, sessions })
+        Ok(Self { sessions: SqliteSessions { inner: sessions, pool: pool.clone() }, pool })
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -64,7 +64,7 @@ impl_store!(SqliteStore, {
 
     async fn migrate(&self) -> Result<()> {
         sqlx::migrate!("migrations/sqlite").run(&self.pool).await.map_err(sqlx::Error::from)?;
-        Ok(self.sessions.migrate().await?)
+        Ok(self.sessions.inner.migrate().await?)
     }
 
     async fn apply_import(&self, plan: &ImportPlan, at: OffsetDateTime) -> Result<ImportWritten> {

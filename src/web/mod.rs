@@ -72,6 +72,7 @@ pub fn app(state: AppState) -> Router {
         .merge(health::router())
         .merge(assets::router())
         .fallback(error::not_found)
+        .layer(axum::middleware::from_fn(session::renew_changed))
         .layer(axum::middleware::from_fn_with_state(state.clone(), error::styled))
         .layer(axum::middleware::from_fn_with_state(state.clone(), i18n::negotiate))
         .layer(sessions)

@@ -1,47 +1,149 @@
 //! Sessions in the application's own database: they survive restarts and are shared by instances.
+//!
+//! Reading the session is the only database work of most pages, so each instance keeps the
+//! sessions it has seen in memory. A cache shared by no one is only correct if what it holds
+//! cannot change behind its back; so a session that changes gets a new id (its old id stays
+//! readable for a short grace, for a double-clicked form), and the row under an id is never
+//! rewritten. Another instance's cached copy of an old id can at worst show a wizard one step
+//! behind to whoever still holds that old cookie, which the wizard's own checks (the account
+//! is created once, in a transaction) make harmless. A sign-in and a recovery must end
+//! everywhere the moment they end: sessions holding one are neither cached nor renewed, and are
+//! read from the database on every request.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
-use tower_sessions::session_store::Result;
-use tower_sessions::{Expiry, SessionManagerLayer, SessionStore, cookie::SameSite};
+use tower_sessions::session_store;
+use tower_sessions::{Expiry, Session, SessionManagerLayer, SessionStore, cookie::SameSite};
 
+use super::error::AppError;
+use super::form::session_error;
 use crate::config::Config;
+use crate::store::SessionRows;
 
-/// The store's session backend behind one type, whichever database it is.
-#[derive(Debug, Clone)]
-pub struct SharedSessions(pub Arc<dyn SessionStore>);
+/// Keys whose sessions are checked against the database on every request. Any key that makes
+/// a session worth more than a wizard's progress belongs here.
+const AUTHORITATIVE: [&str; 2] = [super::account::SIGNED_IN, super::recover::RECOVERY];
+
+/// How long a replaced id still reads (from the database or any instance's cache).
+const GRACE: Duration = Duration::from_secs(30);
+
+/// Sessions an instance keeps in memory: a few megabytes.
+const CACHED: u64 = 10_000;
+
+tokio::task_local! {
+    /// Set while a changed session is given its new id: the old one is retired, not deleted.
+    static RENEWING: ();
+}
+
+/// The database's sessions behind a per-instance cache of the sessions that may be cached.
+#[derive(Clone)]
+pub struct SharedSessions {
+    rows: Arc<dyn SessionRows>,
+    cache: moka::sync::Cache<Id, Record>,
+}
+
+impl std::fmt::Debug for SharedSessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedSessions").field("cached", &self.cache.entry_count()).finish()
+    }
+}
+
+impl SharedSessions {
+    pub fn new(rows: Arc<dyn SessionRows>) -> Self {
+        Self { rows, cache: moka::sync::Cache::builder().max_capacity(CACHED).time_to_live(GRACE).build() }
+    }
+
+    fn remember(&self, record: &Record) {
+        if cacheable(record.data.keys()) {
+            self.cache.insert(record.id, record.clone());
+        } else {
+            self.cache.invalidate(&record.id);
+        }
+    }
+}
+
+fn cacheable<'a>(mut keys: impl Iterator<Item = &'a String>) -> bool {
+    keys.all(|key| !AUTHORITATIVE.contains(&key.as_str()))
+}
 
 #[async_trait]
 impl SessionStore for SharedSessions {
-    async fn create(&self, record: &mut Record) -> Result<()> {
-        self.0.create(record).await
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        self.rows.create(record).await?;
+        self.remember(record);
+        Ok(())
     }
 
-    async fn save(&self, record: &Record) -> Result<()> {
-        self.0.save(record).await
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.rows.save(record).await?;
+        self.remember(record);
+        Ok(())
     }
 
-    async fn load(&self, id: &Id) -> Result<Option<Record>> {
-        self.0.load(id).await
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        if let Some(record) = self.cache.get(id).filter(|r| r.expiry_date > OffsetDateTime::now_utc()) {
+            return Ok(Some(record));
+        }
+        let record = self.rows.load(id).await?;
+        if let Some(record) = &record {
+            self.remember(record);
+        }
+        Ok(record)
     }
 
-    async fn delete(&self, id: &Id) -> Result<()> {
-        self.0.delete(id).await
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.cache.invalidate(id);
+        if RENEWING.try_with(|()| ()).is_ok() {
+            self.rows.retire(id, OffsetDateTime::now_utc() + GRACE).await
+        } else {
+            self.rows.delete(id).await
+        }
     }
+}
+
+/// Gives a changed session its new id once the handler is done (see the module's comment).
+/// A session that held or holds a sign-in or a recovery keeps its id: it is never cached, and
+/// an old id of it must not stay readable.
+pub async fn renew_changed(session: Session, request: Request, next: Next) -> Result<Response, AppError> {
+    let held = authoritative(&session).await?;
+    let response = next.run(request).await;
+    if session.is_modified()
+        && session.id().is_some()
+        && !response.status().is_server_error()
+        && !held
+        && !authoritative(&session).await?
+    {
+        RENEWING.scope((), session.cycle_id()).await.map_err(session_error)?;
+    }
+    Ok(response)
+}
+
+async fn authoritative(session: &Session) -> Result<bool, AppError> {
+    for key in AUTHORITATIVE {
+        if session.get_value(key).await.map_err(session_error)?.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// How long a quiet session lives on the server; the wizard has its own, shorter, idle limit
 /// so that it can say it expired instead of silently starting over.
 const SESSION_IDLE: time::Duration = time::Duration::hours(8);
 
-pub fn layer(config: &Config, sessions: Arc<dyn SessionStore>) -> SessionManagerLayer<SharedSessions> {
+pub fn layer(config: &Config, sessions: Arc<dyn SessionRows>) -> SessionManagerLayer<SharedSessions> {
     let path = match config.base_path() {
         "" => "/".to_string(),
         p => p.to_string(),
     };
-    SessionManagerLayer::new(SharedSessions(sessions))
+    SessionManagerLayer::new(SharedSessions::new(sessions))
         .with_name("sesame_session")
         .with_http_only(true)
         .with_same_site(SameSite::Lax)

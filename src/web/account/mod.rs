@@ -17,7 +17,7 @@ use super::form::session_error;
 use super::page::Page;
 use crate::store::{AccountRecord, PersonRecord};
 
-const SIGNED_IN: &str = "signed_in";
+pub(super) const SIGNED_IN: &str = "signed_in";
 
 pub fn router() -> Router<AppState> {
     Router::new()

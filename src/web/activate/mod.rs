@@ -61,8 +61,12 @@ pub async fn enter(
     if let Err(first_missing) = wizard.allows(step) {
         return Ok(Err(see_other(&page, first_missing.path())));
     }
-    wizard.last_seen = now;
-    save(session, &wizard).await?;
+    // Each write gives the session a new id (web::session); a sixtieth of the timeout is
+    // precision enough for the idle limit, and spares the pages that only read.
+    if now - wizard.last_seen > state.config.wizard_timeout / 60 {
+        wizard.last_seen = now;
+        save(session, &wizard).await?;
+    }
     Ok(Ok((wizard, page)))
 }
 

@@ -27,7 +27,7 @@ use crate::domain::security_answer::normalize_answer;
 use crate::domain::throttle;
 use crate::store::PersonRecord;
 
-const RECOVERY: &str = "recovery";
+pub(super) const RECOVERY: &str = "recovery";
 const RECOVERED: &str = "recovered_login";
 
 pub fn router() -> Router<AppState> {
