@@ -8,6 +8,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 use time::{Date, OffsetDateTime};
 
+use super::sessions::{PgSessions, SessionRows};
 use super::{
     AccountRecord, Activation, ActivationStats, AuditEvent, AuditLine, AuditQuery, ImportWritten, NewAccount, NewMail,
     OutboxMail, PERSON_COLUMNS, PersonRecord, Preferences, Result, STALE_THROTTLE_SECS, Store, identifier_column,
@@ -17,7 +18,6 @@ use crate::domain::identifiers::Identifier;
 use crate::domain::import_plan::{ExistingPerson, ImportPlan, PersonUpsert};
 use crate::domain::throttle::ThrottleRule;
 use std::sync::Arc;
-use super::sessions::{PgSessions, SessionRows};
 use tower_sessions::ExpiredDeletion;
 use tower_sessions_sqlx_store::PostgresStore;
 

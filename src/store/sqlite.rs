@@ -7,6 +7,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use time::OffsetDateTime;
 
+use super::sessions::{SessionRows, SqliteSessions};
 use super::{
     AccountRecord, Activation, ActivationStats, AuditEvent, AuditLine, AuditQuery, ImportWritten, NewAccount, NewMail,
     OutboxMail, PERSON_COLUMNS, PersonRecord, Preferences, Result, STALE_THROTTLE_SECS, Store, identifier_column,
@@ -16,7 +17,6 @@ use crate::domain::identifiers::Identifier;
 use crate::domain::import_plan::{ExistingPerson, ImportPlan};
 use crate::domain::throttle::ThrottleRule;
 use std::sync::Arc;
-use super::sessions::{SessionRows, SqliteSessions};
 use tower_sessions::ExpiredDeletion;
 
 /// SQLite allows 32,766 bound values per statement; twelve a row.
