@@ -253,6 +253,20 @@ async fn twenty_failures_from_one_address_turn_it_away(t: TestStore) {
     }
     let (s, _, _) = identify(&app.client, &app, "uid", "100003", "01/01/1990").await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    let (s, _, _) = identify(&app.client, &app, "uid", "", "").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "turned away before its form is even read");
+}
+
+async fn a_success_forgets_the_identifiers_earlier_failures(t: TestStore) {
+    let app = app(&t).await;
+    for round in ["before", "after"] {
+        for attempt in 1..=4 {
+            let (s, _, _) = identify(&app.new_client(), &app, "staff_number", "12345", "01/01/2000").await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{round} the success: attempt {attempt}");
+        }
+        let (s, _, _) = identify(&app.new_client(), &app, "staff_number", "12345", "14/07/1985").await;
+        assert_eq!(s, StatusCode::SEE_OTHER, "{round} the success: four failures lock nothing");
+    }
 }
 
 async fn every_broken_password_rule_is_named(t: TestStore) {
@@ -452,6 +466,7 @@ on_both_stores!(
     the_session_id_changes_on_identification,
     five_failures_lock_an_identifier_whether_or_not_it_exists,
     twenty_failures_from_one_address_turn_it_away,
+    a_success_forgets_the_identifiers_earlier_failures,
     every_broken_password_rule_is_named,
     two_sessions_finishing_at_once_make_one_account,
     activated_and_disabled_people_get_their_own_pages,

@@ -95,10 +95,17 @@ async fn two_people_one_activated(t: &TestStore) -> (tempfile::TempDir, PersonRe
     std::fs::write(dir.path().join("people.csv"), TWO_PEOPLE).unwrap();
     assert_eq!(sesame(&["import", "people.csv"], &t.url, dir.path()).status.code(), Some(0));
     let elodie = t.store.find_by_login("elodie.leboeuf").await.unwrap().expect("imported");
+    let (account, audit, mail) = activation(&elodie, PASSWORD_HASH);
+    assert_eq!(t.store.activate(&account, 3, &audit, &mail).await.unwrap(), Activation::Activated);
+    (dir, elodie)
+}
+
+/// What the wizard hands the store for Élodie with this password hash.
+fn activation(elodie: &PersonRecord, password_hash: &str) -> (NewAccount, AuditEvent, NewMail) {
     let now = OffsetDateTime::now_utc();
     let account = NewAccount {
         person_id: elodie.id,
-        password_hash: PASSWORD_HASH.into(),
+        password_hash: password_hash.into(),
         question_id: "first_pet".into(),
         custom_question: None,
         answer_hash: ANSWER_HASH.into(),
@@ -123,8 +130,7 @@ async fn two_people_one_activated(t: &TestStore) -> (tempfile::TempDir, PersonRe
         subject: "Compte activé".into(),
         body_text: "Bienvenue".into(),
     };
-    assert_eq!(t.store.activate(&account, 3, &audit, &mail).await.unwrap(), Activation::Activated);
-    (dir, elodie)
+    (account, audit, mail)
 }
 
 /// The standard output of the binary, which must exit 0.
@@ -169,6 +175,23 @@ async fn a_helpdesk_disable_survives_the_next_import(t: TestStore) {
     let after = t.store.person(elodie.id).await.unwrap().unwrap();
     assert!(!after.is_active(), "the import re-enabled a person the help desk disabled");
     assert!(run_ok(&["account", "disable", "elodie.leboeuf"], &t, &dir).contains("already disabled"));
+}
+
+async fn each_activation_keeps_exactly_the_history_depth(t: TestStore) {
+    let (_dir, elodie) = two_people_one_activated(&t).await;
+    let reset = AuditEvent { kind: "reset", detail: String::new(), ..activation(&elodie, "").1 };
+    for n in 1..=4 {
+        assert!(t.store.reset_account(elodie.id, &reset).await.unwrap());
+        let (account, audit, mail) = activation(&elodie, &format!("hash-{n}"));
+        assert_eq!(t.store.activate(&account, 3, &audit, &mail).await.unwrap(), Activation::Activated);
+        assert_eq!(t.store.activate(&account, 3, &audit, &mail).await.unwrap(), Activation::AlreadyActive);
+    }
+    let kept = t.store.password_history(elodie.id, 10).await.unwrap();
+    assert_eq!(kept, ["hash-4", "hash-3", "hash-2"], "the newest three, newest first");
+    assert!(t.store.reset_account(elodie.id, &reset).await.unwrap());
+    let (account, audit, mail) = activation(&elodie, "hash-5");
+    assert_eq!(t.store.activate(&account, 1, &audit, &mail).await.unwrap(), Activation::Activated);
+    assert_eq!(t.store.password_history(elodie.id, 10).await.unwrap(), ["hash-5"], "a depth of one keeps only the new");
 }
 
 async fn reset_deletes_the_account_and_keeps_the_password_history(t: TestStore) {
@@ -296,6 +319,7 @@ on_both_stores!(
     account_show_finds_a_person_by_any_id_and_never_prints_a_hash,
     a_helpdesk_disable_survives_the_next_import,
     reset_deletes_the_account_and_keeps_the_password_history,
+    each_activation_keeps_exactly_the_history_depth,
     unlock_lifts_sign_in_recovery_and_identification_locks,
     stats_count_people_and_activations_per_category_and_day,
     audit_for_a_person_lists_the_helpdesk_events_newest_first,

@@ -104,6 +104,15 @@ impl PersonRecord {
 const PERSON_COLUMNS: &str = "id, uid, category, given_name, family_name, birth_date, staff_number, \
      student_number, ine, email, login, status, disabled_by";
 
+/// A new account, `$1` to `$12` bound by `bind_account!`: only for an active person, only once
+/// (of two sessions finishing at once, the second waits on the key, then inserts nothing).
+const INSERT_ACCOUNT: &str = "INSERT INTO accounts (person_id, password_hash, question_id, custom_question, \
+     answer_hash, sms_consent, phone, sms_consent_at, photo_consent, photo_consent_at, directory_visible, \
+     rules_version, rules_accepted_at, activated_at, password_changed_at) \
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, TRUE, $11, $12, $12, $12 \
+     WHERE EXISTS (SELECT 1 FROM people WHERE id = $1 AND status = 'active') \
+     ON CONFLICT (person_id) DO NOTHING";
+
 /// The column an identification method looks in; never built from user input.
 fn identifier_column(method: IdentificationMethod) -> &'static str {
     match method {
@@ -118,6 +127,15 @@ fn identifier_column(method: IdentificationMethod) -> &'static str {
 const STALE_THROTTLE_SECS: i64 = 24 * 3600;
 
 /// What an import wrote.
+/// See `Store::identification`.
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    pub person: Option<PersonRecord>,
+    pub has_account: bool,
+    pub locked_until: Option<i64>,
+    pub failures_counted: bool,
+}
+
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ImportWritten {
     pub upserted: usize,
@@ -285,6 +303,11 @@ pub trait Store: Send + Sync + 'static {
     async fn apply_import(&self, plan: &ImportPlan, at: OffsetDateTime) -> Result<ImportWritten>;
 
     async fn find_person(&self, identifier: &Identifier) -> Result<Option<PersonRecord>>;
+
+    /// What an identification needs, in one read (a web form's round trips are its cost): the
+    /// person `identifier` designates and whether they have an account, the latest lock at
+    /// `now` on either throttle key, and whether the second key has failures counted.
+    async fn identification(&self, identifier: &Identifier, keys: [&str; 2], now: i64) -> Result<Lookup>;
 
     async fn count_people(&self) -> Result<i64>;
 

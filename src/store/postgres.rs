@@ -10,9 +10,9 @@ use time::{Date, OffsetDateTime};
 
 use super::sessions::{PgSessions, SessionRows};
 use super::{
-    AccountRecord, Activation, ActivationStats, AuditEvent, AuditLine, AuditQuery, ImportWritten, NewAccount, NewMail,
-    OutboxMail, PERSON_COLUMNS, PersonRecord, Preferences, Result, STALE_THROTTLE_SECS, Store, identifier_column,
-    import_detail,
+    AccountRecord, Activation, ActivationStats, AuditEvent, AuditLine, AuditQuery, INSERT_ACCOUNT, ImportWritten,
+    Lookup, NewAccount, NewMail, OutboxMail, PERSON_COLUMNS, PersonRecord, Preferences, Result, STALE_THROTTLE_SECS,
+    Store, identifier_column, import_detail,
 };
 use crate::domain::identifiers::Identifier;
 use crate::domain::import_plan::{ExistingPerson, ImportPlan, PersonUpsert};
@@ -63,6 +63,50 @@ fn not_before(column: &str, param: &str) -> String {
 const CLAIM_LOCK: &str = "FOR UPDATE SKIP LOCKED";
 
 impl_store!(PgStore, {
+    /// One statement (each round trip costs more than the work): the account, then, only if it
+    /// was inserted, the history, the audit event and the mail; all or nothing.
+    async fn activate(
+        &self,
+        a: &NewAccount,
+        history_depth: usize,
+        audit: &AuditEvent,
+        mail: &NewMail,
+    ) -> Result<Activation> {
+        // The trim sees the history from before this statement: it keeps depth - 1 old hashes
+        // beside the new one.
+        let sql = format!(
+            "WITH account AS ({INSERT_ACCOUNT} RETURNING person_id), \
+             history AS (INSERT INTO password_history (person_id, hash, created_at) \
+               SELECT person_id, $2, $12 FROM account), \
+             trimmed AS (DELETE FROM password_history WHERE person_id IN (SELECT person_id FROM account) \
+               AND id NOT IN (SELECT id FROM password_history WHERE person_id = $1 ORDER BY id DESC LIMIT $13)), \
+             audit AS (INSERT INTO audit_events (at, person_id, kind, actor, client_addr, detail) \
+               SELECT $14, person_id, $15, $16, $17, $18 FROM account), \
+             mail AS (INSERT INTO mail_outbox (created_at, kind, recipient, subject, body_text, next_attempt_at) \
+               SELECT $12, $19, $20, $21, $22, $23 FROM account) \
+             SELECT COUNT(*) FROM account"
+        );
+        let inserted: i64 = bind_account!(sqlx::query_scalar(&sql), a)
+            .bind(history_depth as i64 - 1)
+            .bind(audit.at)
+            .bind(audit.kind)
+            .bind(&audit.actor)
+            .bind(&audit.client_addr)
+            .bind(&audit.detail)
+            .bind(mail.kind)
+            .bind(&mail.recipient)
+            .bind(&mail.subject)
+            .bind(&mail.body_text)
+            .bind(a.at.unix_timestamp())
+            .fetch_one(&self.pool)
+            .await?;
+        if inserted == 1 {
+            return Ok(Activation::Activated);
+        }
+        // Read after the statement, so that an account another session just committed is seen.
+        Ok(if self.has_account(a.person_id).await? { Activation::AlreadyActive } else { Activation::Disabled })
+    }
+
     fn backend(&self) -> &'static str {
         "postgres"
     }

@@ -39,6 +39,26 @@ macro_rules! insert_mail {
     }};
 }
 
+/// Binds a `NewAccount` as `INSERT_ACCOUNT` numbers it.
+macro_rules! bind_account {
+    ($query:expr, $account:expr) => {{
+        let a: &NewAccount = $account;
+        $query
+            .bind(a.person_id)
+            .bind(&a.password_hash)
+            .bind(&a.question_id)
+            .bind(&a.custom_question)
+            .bind(&a.answer_hash)
+            .bind(a.phone.is_some())
+            .bind(&a.phone)
+            .bind(a.sms_consent_at)
+            .bind(a.photo_consent)
+            .bind(a.photo_consent_at)
+            .bind(&a.rules_version)
+            .bind(a.at)
+    }};
+}
+
 /// Appends a hash to a person's password history and keeps only the newest `depth`.
 macro_rules! push_history {
     ($tx:expr, $person_id:expr, $hash:expr, $depth:expr, $at:expr) => {{
@@ -103,6 +123,34 @@ macro_rules! impl_store {
             .await?)
     }
 
+    async fn identification(&self, identifier: &Identifier, keys: [&str; 2], now: i64) -> Result<Lookup> {
+        use sqlx::{FromRow, Row};
+        let column = identifier_column(identifier.method());
+        // One row whether or not the person exists, so that both cost the same.
+        let row = sqlx::query(&format!(
+            "SELECT p.*, EXISTS (SELECT 1 FROM accounts a WHERE a.person_id = p.id) AS has_account, \
+               (SELECT MAX(locked_until) FROM throttle WHERE key IN ($2, $3) AND locked_until > $4) AS locked_until, \
+               EXISTS (SELECT 1 FROM throttle WHERE key = $3) AS failures_counted \
+             FROM (SELECT 1 AS one) AS one LEFT JOIN (SELECT {PERSON_COLUMNS} FROM people WHERE {column} = $1) AS p ON TRUE"
+        ))
+        .bind(identifier.as_str())
+        .bind(keys[0])
+        .bind(keys[1])
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        let person = match row.try_get::<Option<i64>, _>("id")? {
+            Some(_) => Some(PersonRecord::from_row(&row)?),
+            None => None,
+        };
+        Ok(Lookup {
+            person,
+            has_account: row.try_get("has_account")?,
+            locked_until: row.try_get("locked_until")?,
+            failures_counted: row.try_get("failures_counted")?,
+        })
+    }
+
     async fn count_people(&self) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM people").fetch_one(&self.pool).await?)
     }
@@ -120,51 +168,6 @@ macro_rules! impl_store {
             .bind(depth as i64)
             .fetch_all(&self.pool)
             .await?)
-    }
-
-    async fn activate(
-        &self,
-        a: &NewAccount,
-        history_depth: usize,
-        audit: &AuditEvent,
-        mail: &NewMail,
-    ) -> Result<Activation> {
-        let mut tx = self.pool.begin().await?;
-        // Written first, so that of two sessions finishing at once the second waits on the
-        // key and then inserts nothing; only an active person gets an account.
-        let inserted = sqlx::query(
-            "INSERT INTO accounts (person_id, password_hash, question_id, custom_question, answer_hash, \
-                 sms_consent, phone, sms_consent_at, photo_consent, photo_consent_at, directory_visible, \
-                 rules_version, rules_accepted_at, activated_at, password_changed_at) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, TRUE, $11, $12, $12, $12 \
-             WHERE EXISTS (SELECT 1 FROM people WHERE id = $1 AND status = 'active') \
-             ON CONFLICT (person_id) DO NOTHING",
-        )
-        .bind(a.person_id)
-        .bind(&a.password_hash)
-        .bind(&a.question_id)
-        .bind(&a.custom_question)
-        .bind(&a.answer_hash)
-        .bind(a.phone.is_some())
-        .bind(&a.phone)
-        .bind(a.sms_consent_at)
-        .bind(a.photo_consent)
-        .bind(a.photo_consent_at)
-        .bind(&a.rules_version)
-        .bind(a.at)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            tx.rollback().await?;
-            let active = self.has_account(a.person_id).await?;
-            return Ok(if active { Activation::AlreadyActive } else { Activation::Disabled });
-        }
-        push_history!(tx, a.person_id, &a.password_hash, history_depth, a.at);
-        insert_audit!(&mut *tx, audit);
-        insert_mail!(&mut *tx, mail, a.at);
-        tx.commit().await?;
-        Ok(Activation::Activated)
     }
 
     async fn person(&self, id: i64) -> Result<Option<PersonRecord>> {

@@ -9,9 +9,9 @@ use time::OffsetDateTime;
 
 use super::sessions::{SessionRows, SqliteSessions};
 use super::{
-    AccountRecord, Activation, ActivationStats, AuditEvent, AuditLine, AuditQuery, ImportWritten, NewAccount, NewMail,
-    OutboxMail, PERSON_COLUMNS, PersonRecord, Preferences, Result, STALE_THROTTLE_SECS, Store, identifier_column,
-    import_detail,
+    AccountRecord, Activation, ActivationStats, AuditEvent, AuditLine, AuditQuery, INSERT_ACCOUNT, ImportWritten,
+    Lookup, NewAccount, NewMail, OutboxMail, PERSON_COLUMNS, PersonRecord, Preferences, Result, STALE_THROTTLE_SECS,
+    Store, identifier_column, import_detail,
 };
 use crate::domain::identifiers::Identifier;
 use crate::domain::import_plan::{ExistingPerson, ImportPlan};
@@ -58,6 +58,27 @@ fn not_before(column: &str, param: &str) -> String {
 const CLAIM_LOCK: &str = "";
 
 impl_store!(SqliteStore, {
+    async fn activate(
+        &self,
+        a: &NewAccount,
+        history_depth: usize,
+        audit: &AuditEvent,
+        mail: &NewMail,
+    ) -> Result<Activation> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = bind_account!(sqlx::query(INSERT_ACCOUNT), a).execute(&mut *tx).await?.rows_affected();
+        if inserted == 0 {
+            tx.rollback().await?;
+            let active = self.has_account(a.person_id).await?;
+            return Ok(if active { Activation::AlreadyActive } else { Activation::Disabled });
+        }
+        push_history!(tx, a.person_id, &a.password_hash, history_depth, a.at);
+        insert_audit!(&mut *tx, audit);
+        insert_mail!(&mut *tx, mail, a.at);
+        tx.commit().await?;
+        Ok(Activation::Activated)
+    }
+
     fn backend(&self) -> &'static str {
         "sqlite"
     }

@@ -125,7 +125,11 @@ pub struct IdentifyFields {
 
 /// Who the identifier and birth date designate, once the throttles let the attempt through.
 pub enum Identification {
-    Person(PersonRecord, Identifier),
+    Person {
+        person: PersonRecord,
+        identifier: Identifier,
+        has_account: bool,
+    },
     /// The answer to give instead: the form again with its errors, or 429.
     Refused(Response),
 }
@@ -159,10 +163,12 @@ pub async fn identify(
     let now = OffsetDateTime::now_utc();
     let now_s = now.unix_timestamp();
     let addr_key = throttle::address_key(client.0);
-    if let Some(until) = state.store.throttle_locked_until(&addr_key, now_s).await? {
-        return Ok(Identification::Refused(too_many(page, until, now_s)?));
-    }
+    // A locked address is refused whatever it sent, before anything else is said.
+    let address_locked = async || state.store.throttle_locked_until(&addr_key, now_s).await;
     let Ok(method) = fields.method.parse::<IdentificationMethod>() else {
+        if let Some(until) = address_locked().await? {
+            return Ok(Identification::Refused(too_many(page, until, now_s)?));
+        }
         let start = if action == "/recover" { "/recover" } else { "/activate" };
         return Ok(Identification::Refused(see_other(&page, start)));
     };
@@ -183,19 +189,24 @@ pub async fn identify(
         progress: (action == "/activate/identify").then(|| Progress::of(Step::Identify)),
     };
     let (Some(identifier), Some(birth_date)) = (identifier, birth_date) else {
+        if let Some(until) = address_locked().await? {
+            return Ok(Identification::Refused(too_many(page, until, now_s)?));
+        }
         let csrf = csrf_token(session).await?;
         return Ok(Identification::Refused(unprocessable(&form(page, errors, csrf))?));
     };
 
     let key = throttle::identifier_key(&identifier);
-    if let Some(until) = state.store.throttle_locked_until(&key, now_s).await? {
+    let lookup = state.store.identification(&identifier, [&addr_key, &key], now_s).await?;
+    if let Some(until) = lookup.locked_until {
         return Ok(Identification::Refused(too_many(page, until, now_s)?));
     }
-    let person = state.store.find_person(&identifier).await?;
-    match person {
-        Some(p) if p.birth_date == birth_date.date() => {
-            state.store.throttle_clear(&key).await?;
-            Ok(Identification::Person(p, identifier))
+    match lookup.person {
+        Some(person) if person.birth_date == birth_date.date() => {
+            if lookup.failures_counted {
+                state.store.throttle_clear(&key).await?;
+            }
+            Ok(Identification::Person { person, identifier, has_account: lookup.has_account })
         }
         other => {
             tracing::info!(method = method.as_str(), known = other.is_some(), "identification failed");
@@ -246,16 +257,16 @@ pub async fn submit(
     page: Page,
     CsrfForm(fields): CsrfForm<IdentifyFields>,
 ) -> Result<Response, AppError> {
-    let (person, identifier) =
+    let (person, identifier, has_account) =
         match identify(&state, &session, client, page.clone(), "/activate/identify", fields).await? {
-            Identification::Person(person, identifier) => (person, identifier),
+            Identification::Person { person, identifier, has_account } => (person, identifier, has_account),
             Identification::Refused(response) => return Ok(response),
         };
     if !person.is_active() {
         forget_wizard(&session).await?;
         return render(&Disabled { page });
     }
-    if state.store.has_account(person.id).await? {
+    if has_account {
         forget_wizard(&session).await?;
         return render(&AlreadyActive { page });
     }

@@ -68,15 +68,15 @@ pub async fn submit(
     page: Page,
     CsrfForm(fields): CsrfForm<IdentifyFields>,
 ) -> Result<Response, AppError> {
-    let person = match identify(&state, &session, client, page.clone(), "/recover", fields).await? {
-        Identification::Person(person, _) => person,
+    let (person, has_account) = match identify(&state, &session, client, page.clone(), "/recover", fields).await? {
+        Identification::Person { person, has_account, .. } => (person, has_account),
         Identification::Refused(response) => return Ok(response),
     };
     session.remove::<Recovery>(RECOVERY).await.map_err(session_error)?;
     if !person.is_active() {
         return render(&Disabled { page });
     }
-    if !state.store.has_account(person.id).await? {
+    if !has_account {
         return render(&NotActivated { page });
     }
     session.cycle_id().await.map_err(session_error)?;
