@@ -39,7 +39,13 @@ impl PgStore {
             Ok(conn) => conn?.close().await?,
             Err(_) => return Err(sqlx::Error::PoolTimedOut.into()),
         }
-        let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(timeout).connect_lazy_with(options);
+        // No ping before each query (sqlx's default): it doubled every round trip. A connection
+        // that died fails its next query, which answers a calm 503 and is then dropped.
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(timeout)
+            .test_before_acquire(false)
+            .connect_lazy_with(options);
         // Sessions live beside our tables, in whatever schema the connection uses.
         let schema: String = sqlx::query_scalar("SELECT current_schema()").fetch_one(&pool).await?;
         let sessions = PostgresStore::new(pool.clone())

@@ -326,9 +326,8 @@ macro_rules! impl_store {
     }
 
     async fn audit(&self, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        insert_audit!(&mut *tx, event);
-        Ok(tx.commit().await?)
+        insert_audit!(&self.pool, event);
+        Ok(())
     }
 
     async fn throttle_locked_until(&self, key: &str, now: i64) -> Result<Option<i64>> {

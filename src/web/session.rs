@@ -34,6 +34,9 @@ const AUTHORITATIVE: [&str; 2] = [super::account::SIGNED_IN, super::recover::REC
 /// How long a replaced id still reads (from the database or any instance's cache).
 const GRACE: Duration = Duration::from_secs(30);
 
+/// A save that moves only the expiry, by less than this, is not written again.
+const RESAVE: time::Duration = time::Duration::minutes(1);
+
 /// Sessions an instance keeps in memory: a few megabytes.
 const CACHED: u64 = 10_000;
 
@@ -82,6 +85,13 @@ impl SessionStore for SharedSessions {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
+        // The session layer saves again what a handler already saved (`form::csrf_token`),
+        // with an expiry later by the time the handler took.
+        let resaved =
+            |cached: &Record| cached.data == record.data && (record.expiry_date - cached.expiry_date).abs() < RESAVE;
+        if self.cache.get(&record.id).is_some_and(|cached| resaved(&cached)) {
+            return Ok(());
+        }
         self.rows.save(record).await?;
         self.remember(record);
         Ok(())
@@ -109,13 +119,16 @@ impl SessionStore for SharedSessions {
 }
 
 /// Gives a changed session its new id once the handler is done (see the module's comment).
-/// A session that held or holds a sign-in or a recovery keeps its id: it is never cached, and
-/// an old id of it must not stay readable.
+/// A session born in this request has an id no one else has seen. A session that held or
+/// holds a sign-in or a recovery keeps its id: it is never cached, and an old id of it must
+/// not stay readable.
 pub async fn renew_changed(session: Session, request: Request, next: Next) -> Result<Response, AppError> {
+    let arrived = session.id();
     let held = authoritative(&session).await?;
     let response = next.run(request).await;
     if session.is_modified()
-        && session.id().is_some()
+        && arrived.is_some()
+        && session.id() == arrived
         && !response.status().is_server_error()
         && !held
         && !authoritative(&session).await?
