@@ -153,35 +153,45 @@ async fn a_recovery_cookie_from_before_the_reset_opens_nothing(t: TestStore) {
     }
 }
 
-/// Session rows in the database, counted behind the store's back.
-async fn session_rows(t: &TestStore) -> i64 {
-    let sql = "SELECT COUNT(*) FROM tower_sessions";
-    if t.url.starts_with("sqlite:") {
-        let pool = sqlx::SqlitePool::connect(&t.url).await.unwrap();
-        sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap()
+/// Session rows in the database, counted behind the store's back: all of them, and those
+/// readable for more than an hour still.
+async fn session_rows(t: &TestStore) -> (i64, i64) {
+    let (sqlite, all) = (t.url.starts_with("sqlite:"), "SELECT COUNT(*) FROM tower_sessions");
+    let lasting = if sqlite {
+        "SELECT COUNT(*) FROM tower_sessions WHERE datetime(expiry_date) > datetime('now', '+1 hour')"
     } else {
-        let pool = sqlx::PgPool::connect(&t.url).await.unwrap();
-        sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap()
+        "SELECT COUNT(*) FROM tower_sessions WHERE expiry_date > now() + interval '1 hour'"
+    };
+    let mut counts = [0; 2];
+    for (count, sql) in counts.iter_mut().zip([all, lasting]) {
+        *count = if sqlite {
+            let pool = sqlx::SqlitePool::connect(&t.url).await.unwrap();
+            sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap()
+        } else {
+            let pool = sqlx::PgPool::connect(&t.url).await.unwrap();
+            sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap()
+        };
     }
+    (counts[0], counts[1])
 }
 
 async fn a_first_visit_makes_one_session_and_each_step_one_more(t: TestStore) {
     let (one, _) = two_instances(&t).await;
     let mut b = Browser::new();
     let form = b.get(&one, "/activate/identify?method=staff_number").await;
-    assert_eq!(session_rows(&t).await, 1, "a new session needs no new id");
+    assert_eq!(session_rows(&t).await, (1, 1), "a new session needs no new id");
     let first = b.cookie.clone();
     b.get(&one, "/activate/identify?method=staff_number").await;
     assert_eq!(
         (b.cookie.as_str(), session_rows(&t).await),
-        (first.as_str(), 1),
+        (first.as_str(), (1, 1)),
         "a page that only reads writes nothing"
     );
     let fields = [("method", "staff_number"), ("identifier", "12345"), ("birth_date", "14/07/1985")];
     b.post(&one, "/activate/identify?method=staff_number", &form, &fields).await;
     let form = b.get(&one, "/activate/question").await;
     b.post(&one, "/activate/question", &form, &QUESTION).await;
-    assert_eq!(session_rows(&t).await, 2, "identification replaced the first; the question step retired one");
+    assert_eq!(session_rows(&t).await, (2, 1), "identification replaced the first; the question step retired one");
 }
 
 /// The store's own session writes: one-statement creation, and retirement of a replaced id.

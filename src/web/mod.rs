@@ -76,6 +76,7 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), error::styled))
         .layer(axum::middleware::from_fn_with_state(state.clone(), i18n::negotiate))
         .layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), session::hold_replaced))
         .route_layer(axum::middleware::from_fn(metrics::track))
         .with_state(state);
     let routes = if base.is_empty() {

@@ -10,11 +10,12 @@
 //! everywhere the moment they end: sessions holding one are neither cached nor renewed, and are
 //! read from the database on every request.
 
+use std::cell::Cell;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use time::OffsetDateTime;
@@ -22,6 +23,7 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store;
 use tower_sessions::{Expiry, Session, SessionManagerLayer, SessionStore, cookie::SameSite};
 
+use super::AppState;
 use super::error::AppError;
 use super::form::session_error;
 use crate::config::Config;
@@ -43,6 +45,9 @@ const CACHED: u64 = 10_000;
 tokio::task_local! {
     /// Set while a changed session is given its new id: the old one is retired, not deleted.
     static RENEWING: ();
+    /// The id a renewal replaced, held from the handler's end until the session layer writes
+    /// the session under its new id, so that both go to the database together.
+    static REPLACED: Cell<Option<Id>>;
 }
 
 /// The database's sessions behind a per-instance cache of the sessions that may be cached.
@@ -79,7 +84,10 @@ fn cacheable<'a>(mut keys: impl Iterator<Item = &'a String>) -> bool {
 #[async_trait]
 impl SessionStore for SharedSessions {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        self.rows.create(record).await?;
+        match REPLACED.try_with(Cell::take).ok().flatten() {
+            Some(old) => self.rows.replace(&old, grace_end(), record).await?,
+            None => self.rows.create(record).await?,
+        }
         self.remember(record);
         Ok(())
     }
@@ -111,11 +119,35 @@ impl SessionStore for SharedSessions {
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         self.cache.invalidate(id);
         if RENEWING.try_with(|()| ()).is_ok() {
-            self.rows.retire(id, OffsetDateTime::now_utc() + GRACE).await
+            // Retired with the creation of its successor, or by `hold_replaced` if none comes.
+            if REPLACED.try_with(|replaced| replaced.set(Some(*id))).is_ok() {
+                return Ok(());
+            }
+            self.rows.retire(id, grace_end()).await
         } else {
             self.rows.delete(id).await
         }
     }
+}
+
+fn grace_end() -> OffsetDateTime {
+    OffsetDateTime::now_utc() + GRACE
+}
+
+/// Around the session layer: gives `REPLACED` its scope, and retires a replaced id that no
+/// new session followed (a failed save).
+pub async fn hold_replaced(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    REPLACED
+        .scope(Cell::new(None), async {
+            let response = next.run(request).await;
+            if let Some(old) = REPLACED.with(Cell::take)
+                && let Err(e) = state.store.sessions().retire(&old, grace_end()).await
+            {
+                tracing::warn!(error = %e, "a replaced session id could not be retired");
+            }
+            response
+        })
+        .await
 }
 
 /// Gives a changed session its new id once the handler is done (see the module's comment).
@@ -130,6 +162,7 @@ pub async fn renew_changed(session: Session, request: Request, next: Next) -> Re
         && arrived.is_some()
         && session.id() == arrived
         && !response.status().is_server_error()
+        && !session.is_empty().await
         && !held
         && !authoritative(&session).await?
     {
