@@ -175,6 +175,20 @@ async fn session_rows(t: &TestStore) -> (i64, i64) {
     (counts[0], counts[1])
 }
 
+async fn identification_leaves_a_planted_cookie_with_nothing(t: TestStore) {
+    let (one, two) = two_instances(&t).await;
+    let mut b = Browser::new();
+    b.get(&one, "/activate/identify?method=staff_number").await;
+    let planted = b.cookie.clone();
+    identified(&mut b, &one).await;
+    assert_ne!(b.cookie, planted, "a new id once identified");
+    b.cookie = planted;
+    for app in [&one, &two] {
+        let a = b.get(app, "/activate/question").await;
+        assert_eq!((a.status, a.location.as_str()), (StatusCode::SEE_OTHER, "/activate"), "no identity");
+    }
+}
+
 async fn a_first_visit_makes_one_session_and_each_step_one_more(t: TestStore) {
     let (one, _) = two_instances(&t).await;
     let mut b = Browser::new();
@@ -191,7 +205,7 @@ async fn a_first_visit_makes_one_session_and_each_step_one_more(t: TestStore) {
     b.post(&one, "/activate/identify?method=staff_number", &form, &fields).await;
     let form = b.get(&one, "/activate/question").await;
     b.post(&one, "/activate/question", &form, &QUESTION).await;
-    assert_eq!(session_rows(&t).await, (2, 1), "identification replaced the first; the question step retired one");
+    assert_eq!(session_rows(&t).await, (3, 1), "identification and the question step each retired one");
 }
 
 /// The store's own session writes: one-statement creation, and retirement of a replaced id.
@@ -225,4 +239,5 @@ on_both_stores!(
     a_recovery_cookie_from_before_the_reset_opens_nothing,
     a_retired_session_reads_until_its_grace_ends,
     a_first_visit_makes_one_session_and_each_step_one_more,
+    identification_leaves_a_planted_cookie_with_nothing,
 );

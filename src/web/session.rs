@@ -171,6 +171,14 @@ pub async fn renew_changed(session: Session, request: Request, next: Next) -> Re
     Ok(response)
 }
 
+/// A new id for this session, against fixation: whoever planted the old one is left with what
+/// it held. Unless that was a sign-in or a recovery, the old id is retired like a renewal's
+/// (its row retired in the statement that writes the new one) instead of deleted apart.
+pub async fn new_id(session: &Session) -> Result<(), AppError> {
+    if authoritative(session).await? { session.cycle_id().await } else { RENEWING.scope((), session.cycle_id()).await }
+        .map_err(session_error)
+}
+
 async fn authoritative(session: &Session) -> Result<bool, AppError> {
     for key in AUTHORITATIVE {
         if session.get_value(key).await.map_err(session_error)?.is_some() {

@@ -17,7 +17,7 @@ use crate::store::{AuditEvent, PersonRecord};
 use crate::web::AppState;
 use crate::web::client::ClientAddr;
 use crate::web::error::AppError;
-use crate::web::form::{CsrfForm, FieldErrors, csrf_token, session_error};
+use crate::web::form::{CsrfForm, FieldErrors, csrf_token};
 use crate::web::page::{Page, render};
 
 #[derive(Template)]
@@ -271,7 +271,7 @@ pub async fn submit(
         return render(&AlreadyActive { page });
     }
     // Identified: a new session id, so that a cookie planted beforehand is worth nothing.
-    session.cycle_id().await.map_err(session_error)?;
+    crate::web::session::new_id(&session).await?;
     let now = OffsetDateTime::now_utc();
     state
         .store
