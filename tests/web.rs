@@ -135,6 +135,7 @@ async fn oversized_bodies_are_refused(t: TestStore) {
 async fn metrics_count_requests_by_route_template(t: TestStore) {
     let app = app(&t).await;
     app.client.get(app.url("/activate/identify?method=uid")).send().await.unwrap();
+    app.client.get(app.url("/activate/identify?method=uid")).send().await.unwrap();
     app.client.get(app.url("/nowhere/secret-looking-path")).send().await.unwrap();
     let res = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
@@ -142,6 +143,10 @@ async fn metrics_count_requests_by_route_template(t: TestStore) {
     assert!(text.contains("http_requests_total{") && text.contains("route=\"/activate/identify\""), "{text}");
     assert!(text.contains("http_request_duration_seconds_bucket"), "{text}");
     assert!(text.contains("sesame_outbox_backlog 0") && text.contains("sesame_argon2_seconds_total"), "{text}");
+    assert!(
+        text.contains("sesame_session_reads_total{from=\"cache\"}"),
+        "the second page read its session from memory"
+    );
     assert!(!text.contains("secret-looking-path"), "raw paths never become labels");
 }
 

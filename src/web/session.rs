@@ -107,8 +107,10 @@ impl SessionStore for SharedSessions {
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         if let Some(record) = self.cache.get(id).filter(|r| r.expiry_date > OffsetDateTime::now_utc()) {
+            metrics::counter!("sesame_session_reads_total", "from" => "cache").increment(1);
             return Ok(Some(record));
         }
+        metrics::counter!("sesame_session_reads_total", "from" => "database").increment(1);
         let record = self.rows.load(id).await?;
         if let Some(record) = &record {
             self.remember(record);
