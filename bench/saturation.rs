@@ -83,15 +83,6 @@ fn machine_busy() -> f64 {
     (cpu.iter().sum::<u64>() - idle) as f64 / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
 }
 
-/// The server's own count of seconds spent inside Argon2, from `/metrics`.
-async fn argon2_seconds(base: &str) -> f64 {
-    let text = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("sesame_argon2_seconds_total "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(f64::NAN)
-}
-
 /// Samples the resident memory of `pid` every 10 ms until `sampling` turns false; the peak.
 fn sample_rss(pid: u32, sampling: Arc<AtomicBool>) -> tokio::task::JoinHandle<u64> {
     tokio::spawn(async move {
@@ -149,7 +140,7 @@ async fn main() {
         process_cpu(me),
         processes_cpu("postgres"),
         machine_busy(),
-        argon2_seconds(&base).await,
+        support::argon2_seconds(&base).await,
     );
     let start = Instant::now();
     let stop_at = start + Duration::from_secs(seconds);
@@ -186,7 +177,7 @@ async fn main() {
         process_cpu(me) - clients_before,
         processes_cpu("postgres") - database_before,
         machine_busy() - busy_before,
-        argon2_seconds(&base).await - argon2_before,
+        support::argon2_seconds(&base).await - argon2_before,
     );
     sampling.store(false, Ordering::Relaxed);
     let saturation_peak = peak.await.unwrap();
