@@ -105,7 +105,32 @@ async fn a_large_import_round_trips(t: TestStore) {
     assert_eq!(last.login, "prenom.nom7000");
 }
 
+/// The database itself keeps every identifier unique, whatever the import's plan does; people
+/// without one of them do not collide.
+async fn the_database_refuses_a_second_holder_of_an_identifier(t: TestStore) {
+    import(&t, PEOPLE, Options::default()).await;
+    let mut csv = String::from("uid,category,given_name,family_name,birth_date,staff_number,student_number,ine\n");
+    for i in 0..3 {
+        csv.push_str(&format!("n{i},external,Sans,Numéro,01/01/1990,,,\n"));
+    }
+    assert_eq!(import(&t, &csv, Options::default()).await.created, 3, "no numbers at all: no collision");
+    let plan = |staff: &str, student: &str, ine: &str| {
+        let csv = format!(
+            "uid,category,given_name,family_name,birth_date,staff_number,student_number,ine\nzz,staff,A,B,01/01/1990,{staff},{student},{ine}\n"
+        );
+        let (lines, _) = parse_csv(csv.as_bytes(), TODAY).unwrap();
+        sesame::domain::import_plan::plan(&[], lines, "univ.example", false)
+    };
+    for taken in [plan("12345", "", ""), plan("", "22001234", ""), plan("", "", "1234567890A")] {
+        assert_eq!(taken.created, 1);
+        let written = t.store.apply_import(&taken, time::OffsetDateTime::now_utc()).await;
+        assert!(written.is_err(), "a plan blind to the people already there is stopped by the database");
+    }
+    assert_eq!(t.store.count_people().await.unwrap(), 7);
+}
+
 on_both_stores!(
+    the_database_refuses_a_second_holder_of_an_identifier,
     migrations_run_twice_without_harm,
     import_creates_people_findable_by_each_identifier,
     reimport_updates_but_never_changes_a_login,
