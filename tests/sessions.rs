@@ -103,13 +103,18 @@ async fn a_form_sent_twice_is_taken_twice(t: TestStore) {
     assert_eq!((a.status, a.location.as_str()), (StatusCode::SEE_OTHER, "/activate/sms"), "not refused as forged");
 }
 
+/// Élodie's account, activated on `app` with GOOD_PASSWORD.
+async fn activated(app: &TestApp) {
+    let c = app.new_client();
+    up_to_password(&c, app).await;
+    let fields = [("password", GOOD_PASSWORD), ("password_confirm", GOOD_PASSWORD), ("accept_rules", "on")];
+    let (s, l, _) = common::journey::post(&c, app, "/activate/password", "/activate/password", &fields).await;
+    assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/activate/done"));
+}
+
 async fn signing_out_on_one_instance_ends_the_session_on_the_other(t: TestStore) {
     let (one, two) = two_instances(&t).await;
-    let c = one.new_client();
-    up_to_password(&c, &one).await;
-    let fields = [("password", GOOD_PASSWORD), ("password_confirm", GOOD_PASSWORD), ("accept_rules", "on")];
-    let (s, l, _) = common::journey::post(&c, &one, "/activate/password", "/activate/password", &fields).await;
-    assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/activate/done"));
+    activated(&one).await;
 
     let mut b = Browser::new();
     let form = b.get(&one, "/login").await;
@@ -127,10 +132,7 @@ async fn signing_out_on_one_instance_ends_the_session_on_the_other(t: TestStore)
 
 async fn a_recovery_cookie_from_before_the_reset_opens_nothing(t: TestStore) {
     let (one, two) = two_instances(&t).await;
-    let c = one.new_client();
-    up_to_password(&c, &one).await;
-    let fields = [("password", GOOD_PASSWORD), ("password_confirm", GOOD_PASSWORD), ("accept_rules", "on")];
-    common::journey::post(&c, &one, "/activate/password", "/activate/password", &fields).await;
+    activated(&one).await;
 
     let mut b = Browser::new();
     let form = b.get(&one, "/recover?method=staff_number").await;
