@@ -126,7 +126,6 @@ fn identifier_column(method: IdentificationMethod) -> &'static str {
 /// Throttle counters idle this long are forgotten.
 const STALE_THROTTLE_SECS: i64 = 24 * 3600;
 
-/// What an import wrote.
 /// See `Store::identification`.
 #[derive(Debug, Clone)]
 pub struct Lookup {
@@ -136,6 +135,7 @@ pub struct Lookup {
     pub failures_counted: bool,
 }
 
+/// What an import wrote.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ImportWritten {
     pub upserted: usize,
