@@ -129,6 +129,37 @@ async fn the_database_refuses_a_second_holder_of_an_identifier(t: TestStore) {
     assert_eq!(t.store.count_people().await.unwrap(), 7);
 }
 
+/// Session rows write no WAL on PostgreSQL (migration 0003): in a fresh database, and in one
+/// whose table an earlier version created as an ordinary one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_keeps_session_rows_unlogged() {
+    let persistence = async |url: &str| -> String {
+        let pool = sqlx::PgPool::connect(url).await.expect("connect");
+        sqlx::query_scalar("SELECT relpersistence::text FROM pg_class WHERE oid = 'tower_sessions'::regclass")
+            .fetch_one(&pool)
+            .await
+            .expect("the session table")
+    };
+    assert_eq!(persistence(&common::postgres().await.url).await, "u");
+
+    let url = common::empty_postgres_schema().await;
+    let pool = sqlx::PgPool::connect(&url).await.expect("connect");
+    sqlx::query("CREATE TABLE tower_sessions (id TEXT PRIMARY KEY NOT NULL, data BYTEA NOT NULL, expiry_date TIMESTAMPTZ NOT NULL)")
+        .execute(&pool)
+        .await
+        .expect("the table as tower-sessions-sqlx-store creates it");
+    sqlx::query("INSERT INTO tower_sessions VALUES ('kept', '\\x00', now() + interval '1 hour')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(persistence(&url).await, "p");
+    sesame::store::connect(&url).await.expect("open").migrate().await.expect("migrate");
+    assert_eq!(persistence(&url).await, "u");
+    let kept: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM tower_sessions WHERE id = 'kept'").fetch_one(&pool).await.unwrap();
+    assert_eq!(kept, 1, "sessions open during the upgrade survive it");
+}
+
 on_both_stores!(
     the_database_refuses_a_second_holder_of_an_identifier,
     migrations_run_twice_without_harm,

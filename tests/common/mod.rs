@@ -39,6 +39,14 @@ pub async fn sqlite() -> TestStore {
 
 /// A schema of its own inside the run's database, so tests run in parallel without meeting.
 pub async fn postgres() -> TestStore {
+    let url = empty_postgres_schema().await;
+    let store = store::connect(&url).await.expect("open postgres");
+    store.migrate().await.expect("migrate postgres");
+    TestStore { store, url, _dir: None }
+}
+
+/// The URL of a new, empty schema in the run's database (the connection's `search_path`).
+pub async fn empty_postgres_schema() -> String {
     let base = postgres_base_url();
     ensure_database(&base).await;
     let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
@@ -46,10 +54,7 @@ pub async fn postgres() -> TestStore {
     sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&admin).await.expect("create schema");
     admin.close().await;
     let sep = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
-    let store = store::connect(&url).await.expect("open postgres");
-    store.migrate().await.expect("migrate postgres");
-    TestStore { store, url, _dir: None }
+    format!("{base}{sep}options=-c%20search_path%3D{schema}")
 }
 
 /// Creates the run's database when it is missing (a developer's first run).
