@@ -307,6 +307,10 @@ async fn audit_since_a_day_starts_at_its_first_instant(t: TestStore) {
         assert!(trail.contains("just-after") && trail.contains("2026-01-10 00:00:00"), "{since}: {trail}");
         assert!(!trail.contains("just-before"), "{since}: {trail}");
     }
+    let hers = run_ok(&["audit", "--person", "elodie.leboeuf", "--since", "2026-01-10"], &t, &dir);
+    assert!(hers.contains("just-after") && !hers.contains("just-before"), "{hers}");
+    let his = run_ok(&["audit", "--person", "jean.dupont", "--since", "2026-01-10"], &t, &dir);
+    assert!(!his.contains("just-after"), "both filters at once: {his}");
     let future = (OffsetDateTime::now_utc().date() + Duration::days(2)).to_string();
     assert_eq!(run_ok(&["audit", "--since", &future], &t, &dir).lines().count(), 1, "only the header");
     let out = sesame(&["audit", "--since", "31/02/2026"], &t.url, dir.path());

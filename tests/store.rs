@@ -160,6 +160,17 @@ async fn postgres_keeps_session_rows_unlogged() {
     assert_eq!(kept, 1, "sessions open during the upgrade survive it");
 }
 
+/// The store's PostgreSQL connections plan each statement once (docs/performance.md), and keep
+/// the options the URL gave them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_connections_plan_each_statement_once() {
+    let url = common::empty_postgres_schema().await;
+    let store = sesame::store::PgStore::connect(&url, std::time::Duration::from_secs(5)).await.expect("connect");
+    let setting = |name: &'static str| sqlx::query_scalar::<_, String>(name).fetch_one(store.pool());
+    assert_eq!(setting("SHOW plan_cache_mode").await.unwrap(), "force_generic_plan");
+    assert!(setting("SHOW search_path").await.unwrap().starts_with("t_"), "the URL's own options still apply");
+}
+
 on_both_stores!(
     the_database_refuses_a_second_holder_of_an_identifier,
     migrations_run_twice_without_harm,

@@ -32,7 +32,11 @@ pub struct PgStore {
 
 impl PgStore {
     pub async fn connect(url: &str, timeout: Duration) -> Result<Self> {
-        let options = PgConnectOptions::from_str(url)?;
+        // Every statement is prepared once per connection and looks rows up by key, so one
+        // generic plan serves all values: PostgreSQL would otherwise plan each statement again
+        // on each of its first five runs per connection, which was half the time of the
+        // identification and activation statements (docs/performance.md).
+        let options = PgConnectOptions::from_str(url)?.options([("plan_cache_mode", "force_generic_plan")]);
         // One direct connection first, so that a refused connection, a wrong password or a
         // missing database is reported as such at once, not as a pool time-out.
         match tokio::time::timeout(timeout, PgConnection::connect_with(&options)).await {
