@@ -50,6 +50,7 @@ async fn main() {
         hasher.hash(&SecretString::from(format!("Mesure-Vélo-{i}-Lune!"))).await.unwrap();
         hashing.push(start.elapsed());
     }
+    let served_routes = support::server_time_by_route(&base).await;
     let store = server.store;
     server.stop();
     let (whole, argon2) = (median(activations), median(hashing));
@@ -69,4 +70,5 @@ async fn main() {
         .map(|(name, times)| format!("{name} {:.1}", median(times).as_secs_f64() * 1000.0))
         .collect();
     println!("median of each step, ms (question and password each include one hash): {}", medians.join(", "));
+    println!("mean time inside the server per request, ms: {}", served_routes.join(", "));
 }

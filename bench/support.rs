@@ -144,3 +144,24 @@ pub async fn argon2_seconds(base: &str) -> f64 {
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(f64::NAN)
 }
+
+/// Each route's mean time inside the server, from `/metrics`: "route mean-ms".
+pub async fn server_time_by_route(base: &str) -> Vec<String> {
+    let text = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
+    let series = |suffix: &str| -> Vec<(String, f64)> {
+        let prefix = format!("http_request_duration_seconds_{suffix}{{route=\"");
+        text.lines()
+            .filter_map(|l| l.strip_prefix(prefix.as_str()))
+            .filter_map(|l| l.split_once("\"} "))
+            .filter_map(|(route, v)| Some((route.to_string(), v.trim().parse().ok()?)))
+            .collect()
+    };
+    let counts = series("count");
+    series("sum")
+        .into_iter()
+        .filter_map(|(route, sum)| {
+            let count = counts.iter().find(|(r, _)| *r == route)?.1;
+            Some(format!("{route} {:.2}", sum * 1000.0 / count))
+        })
+        .collect()
+}
