@@ -16,10 +16,14 @@ const PEOPLE: &str = "uid,category,given_name,family_name,birth_date,staff_numbe
 ";
 
 pub async fn seeded(t: &TestStore, config: sesame::config::Config) -> TestApp {
+    import_people(t).await;
+    spawn_app(config, t.store.clone()).await
+}
+
+async fn import_people(t: &TestStore) {
     let today = time::OffsetDateTime::now_utc().date();
     let (lines, _) = parse_csv(PEOPLE.as_bytes(), today).unwrap();
     import_lines(t.store.as_ref(), lines, "example.edu", Options::default()).await.unwrap();
-    spawn_app(config, t.store.clone()).await
 }
 
 async fn app(t: &TestStore) -> TestApp {
@@ -406,6 +410,41 @@ async fn the_outbox_retries_until_smtp_answers_and_sends_once(t: TestStore) {
     assert_eq!(app.store.mail_backlog().await.unwrap(), 0);
 }
 
+/// Without a poll to fall back on, a backlog larger than one claim leaves in full when the
+/// worker starts, and an activation's mail leaves at once (the activation rings the worker).
+async fn the_outbox_needs_no_poll(t: TestStore) {
+    import_people(&t).await;
+    let jean = t.store.find_by_login("jean.dupont").await.unwrap().expect("Jean");
+    for i in 0..25 {
+        let audit = sesame::store::AuditEvent {
+            kind: "probe",
+            actor: "test".into(),
+            person_id: Some(jean.id),
+            client_addr: None,
+            detail: String::new(),
+            at: time::OffsetDateTime::now_utc(),
+        };
+        let mail = sesame::store::NewMail {
+            kind: "probe",
+            recipient: "jean.dupont@example.edu".into(),
+            subject: format!("backlog {i}"),
+            body_text: "queued before the worker started".into(),
+        };
+        t.store.change_password(jean.id, "unused", 1, &audit, Some(&mail)).await.unwrap();
+    }
+    let mut config = test_config(&t.url);
+    config.mail_pace.poll = Duration::from_secs(3600);
+    let mail_dir = config.mail_dir.clone();
+    let app = spawn_app(config, t.store.clone()).await;
+    assert_eq!(mail_files(&mail_dir, 25).await.len(), 25, "the whole backlog, in batches");
+    up_to_password(&app.client, &app).await;
+    let (s, _, _) = post_password(&app.client, &app, GOOD_PASSWORD, GOOD_PASSWORD, true).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let mails = mail_files(&mail_dir, 26).await;
+    assert_eq!(mails.len(), 26, "the confirmation too, without a poll");
+    assert_eq!(app.store.mail_backlog().await.unwrap(), 0);
+}
+
 fn client_from(addr: &str) -> Client {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert("x-forwarded-for", addr.parse().unwrap());
@@ -474,6 +513,7 @@ on_both_stores!(
     english_is_complete_on_the_form,
     the_wizard_expires_when_idle,
     the_outbox_retries_until_smtp_answers_and_sends_once,
+    the_outbox_needs_no_poll,
     forwarded_addresses_are_believed_only_from_trusted_proxies,
     the_session_cookie_is_secure_unless_configured_off,
 );
