@@ -171,7 +171,29 @@ async fn postgres_connections_plan_each_statement_once() {
     assert!(setting("SHOW search_path").await.unwrap().starts_with("t_"), "the URL's own options still apply");
 }
 
+/// Sign-in's lookup by login or by e-mail in any case (the `find_by_login` condition) reads
+/// indexes, never the whole people table.
+async fn sign_in_lookup_uses_indexes(t: TestStore) {
+    let condition = "login = 'x' OR lower(email) = 'x'";
+    let plan: Vec<String> = if t.url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(&t.url).await.unwrap();
+        let rows: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(&format!("EXPLAIN QUERY PLAN SELECT * FROM people WHERE {condition}"))
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        rows.into_iter().map(|r| r.3).collect()
+    } else {
+        let pool = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&t.url).await.unwrap();
+        // A small table is cheaper to read whole: forbid that, so only a missing index shows.
+        sqlx::query("SET enable_seqscan = off").execute(&pool).await.unwrap();
+        sqlx::query_scalar(&format!("EXPLAIN SELECT * FROM people WHERE {condition}")).fetch_all(&pool).await.unwrap()
+    };
+    assert!(!plan.iter().any(|l| l.contains("Seq Scan") || l.starts_with("SCAN")), "{plan:#?}");
+}
+
 on_both_stores!(
+    sign_in_lookup_uses_indexes,
     the_database_refuses_a_second_holder_of_an_identifier,
     migrations_run_twice_without_harm,
     import_creates_people_findable_by_each_identifier,
