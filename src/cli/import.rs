@@ -64,6 +64,10 @@ pub fn parse_csv(bytes: &[u8], today: time::Date) -> Result<(Vec<ImportLine>, Ve
         return Err(Unusable::MissingColumns(missing.join(", ")));
     }
 
+    // Each column's position, looked up once rather than for every cell.
+    let at = |name: &str| index.get(name).copied();
+    let [uid, category, given_name, family_name, birth_date] = REQUIRED.map(at);
+    let [staff_number, student_number, ine, email, login] = OPTIONAL.map(at);
     let mut lines = Vec::new();
     for result in reader.records() {
         let record = result.map_err(|e| Unusable::Csv(e.to_string()))?;
@@ -71,25 +75,25 @@ pub fn parse_csv(bytes: &[u8], today: time::Date) -> Result<(Vec<ImportLine>, Ve
         if record.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
-        let cell = |name: &str| index.get(name).and_then(|i| record.get(*i)).map(str::trim).filter(|v| !v.is_empty());
+        let cell = |column: Option<usize>| column.and_then(|i| record.get(i)).map(str::trim).filter(|v| !v.is_empty());
         let parsed = if record.len() != headers.len() {
             Err(format!("expected {} fields, found {}", headers.len(), record.len()))
         } else {
             let fields = RecordFields {
-                uid: cell("uid"),
-                category: cell("category"),
-                given_name: cell("given_name"),
-                family_name: cell("family_name"),
-                birth_date: cell("birth_date"),
-                staff_number: cell("staff_number"),
-                student_number: cell("student_number"),
-                ine: cell("ine"),
-                email: cell("email"),
-                login: cell("login"),
+                uid: cell(uid),
+                category: cell(category),
+                given_name: cell(given_name),
+                family_name: cell(family_name),
+                birth_date: cell(birth_date),
+                staff_number: cell(staff_number),
+                student_number: cell(student_number),
+                ine: cell(ine),
+                email: cell(email),
+                login: cell(login),
             };
             parse_record(&fields, today).map_err(|e| e.to_string())
         };
-        lines.push(ImportLine { line, uid: cell("uid").map(str::to_string), record: parsed });
+        lines.push(ImportLine { line, uid: cell(uid).map(str::to_string), record: parsed });
     }
     Ok((lines, unknown))
 }

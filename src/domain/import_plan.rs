@@ -1,6 +1,7 @@
 //! Decides what a people import does: which lines are kept, each person's login and e-mail, who is disabled.
 
-use std::collections::{HashMap, HashSet};
+// SipHash was a fifth of planning 100,000 lines; the keys come from the admin's own file.
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use time::Date;
 
@@ -93,7 +94,7 @@ pub struct ImportPlan {
 }
 
 /// Which column holds a unique value, for the message naming a clash.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum UniqueColumn {
     StaffNumber,
     StudentNumber,
@@ -122,11 +123,12 @@ pub fn plan(
     disable_missing: bool,
 ) -> ImportPlan {
     let by_uid: HashMap<&str, &ExistingPerson> = existing.iter().map(|p| (p.uid.as_str(), p)).collect();
-    // Owner uid of every unique value, from the store first, then claimed by accepted lines.
-    let mut owners: HashMap<(UniqueColumn, String), String> = HashMap::new();
+    // Owner uid of every unique value, one map per column, from the store first, then claimed
+    // by accepted lines.
+    let mut owners: [HashMap<String, String>; 5] = Default::default();
     for p in existing {
         for (column, value) in unique_values(&p.staff_number, &p.student_number, &p.ine, &p.email, &p.login) {
-            owners.insert((column, value), p.uid.clone());
+            owners[column as usize].insert(value, p.uid.clone());
         }
     }
     // Logins given explicitly anywhere in the file are reserved before any is generated,
@@ -172,7 +174,7 @@ pub fn plan(
                     let base = base_login(person.given_name.as_str(), person.family_name.as_str());
                     let taken = |candidate: &str| {
                         requested_logins.contains(candidate)
-                            || owners.contains_key(&(UniqueColumn::Login, candidate.to_string()))
+                            || owners[UniqueColumn::Login as usize].contains_key(candidate)
                     };
                     logins.allocate(&base, taken).as_str().to_string()
                 }
@@ -204,14 +206,14 @@ pub fn plan(
         let values =
             unique_values(&upsert.staff_number, &upsert.student_number, &upsert.ine, &upsert.email, &upsert.login);
         if let Some((column, value, owner)) = values.iter().find_map(|(column, value)| {
-            owners.get(&(*column, value.clone())).filter(|owner| **owner != uid).map(|owner| (*column, value, owner))
+            owners[*column as usize].get(value).filter(|owner| **owner != uid).map(|owner| (*column, value, owner))
         }) {
             let reason = format!("{}: {value} already belongs to uid {owner}", column.name());
             plan.rejected.push(Rejection { line: line.line, reason });
             continue;
         }
         for (column, value) in values {
-            owners.insert((column, value), uid.clone());
+            owners[column as usize].insert(value, uid.clone());
         }
 
         match current {

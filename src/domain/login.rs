@@ -185,7 +185,7 @@ pub fn unique_login(base: &str, is_taken: impl Fn(&str) -> bool) -> Login {
 /// Valid while what `is_taken` reports only grows, as during one import.
 #[derive(Debug, Default)]
 pub struct LoginAllocator {
-    next_suffix: std::collections::HashMap<String, u64>,
+    next_suffix: foldhash::HashMap<String, u64>,
 }
 
 impl LoginAllocator {
