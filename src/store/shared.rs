@@ -235,7 +235,8 @@ macro_rules! impl_store {
 
     async fn audit_trail(&self, q: &AuditQuery) -> Result<Vec<AuditLine>> {
         // Only the filters given, so that each combination gets a plan that uses its index
-        // (PostgreSQL's connections keep one generic plan per statement).
+        // (PostgreSQL's connections keep one generic plan per statement). $1 is the limit; each
+        // filter takes the next number.
         let mut filters = vec!["TRUE".to_string()];
         if q.person_id.is_some() {
             filters.push(format!("e.person_id = ${}", filters.len() + 1));
