@@ -31,7 +31,7 @@ t_pg=$(seconds env DATABASE_URL="$pg" "$bin" import "$work/people.csv")
 t_pg_again=$(seconds env DATABASE_URL="$pg" "$bin" import "$work/people.csv")
 psql -qh 127.0.0.1 -U postgres -d sesame_bench_import -c "CREATE TABLE bare (uid text, category text, given_name text, family_name text, birth_date text, staff_number text, student_number text)"
 t_copy=$(seconds psql -qh 127.0.0.1 -U postgres -d sesame_bench_import -c "\\copy bare FROM '$work/people.csv' CSV HEADER")
-# The floor for writing the rows with people's seven unique indexes: the same rows copied, inside
+# The floor for writing the rows with people's indexes: the same rows copied, inside
 # PostgreSQL, into an empty table shaped like people (indexes included).
 psql -qh 127.0.0.1 -U postgres -d sesame_bench_import -c "CREATE TABLE floor (LIKE people INCLUDING ALL)"
 t_floor=$(seconds psql -qh 127.0.0.1 -U postgres -d sesame_bench_import -c "INSERT INTO floor OVERRIDING SYSTEM VALUE SELECT * FROM people")
