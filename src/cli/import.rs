@@ -69,8 +69,8 @@ pub fn parse_csv(bytes: &[u8], today: time::Date) -> Result<(Vec<ImportLine>, Ve
     let [uid, category, given_name, family_name, birth_date] = REQUIRED.map(at);
     let [staff_number, student_number, ine, email, login] = OPTIONAL.map(at);
     let mut lines = Vec::new();
-    for result in reader.records() {
-        let record = result.map_err(|e| Unusable::Csv(e.to_string()))?;
+    let mut record = csv::StringRecord::new();
+    while reader.read_record(&mut record).map_err(|e| Unusable::Csv(e.to_string()))? {
         let line = record.position().map_or(0, |p| p.line());
         if record.iter().all(|f| f.trim().is_empty()) {
             continue;
