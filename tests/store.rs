@@ -171,6 +171,53 @@ async fn postgres_connections_plan_each_statement_once() {
     assert!(setting("SHOW search_path").await.unwrap().starts_with("t_"), "the URL's own options still apply");
 }
 
+/// A first load of many people on PostgreSQL rebuilds `people`'s secondary indexes instead of
+/// updating them row by row: they come back exactly as the migrations made them, and a clash the
+/// import's plan did not see undoes the whole import, indexes included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_rebuilds_indexes_for_a_first_load() {
+    let t = common::postgres().await;
+    let pool = sqlx::PgPool::connect(&t.url).await.expect("connect");
+    let indexes = async || -> Vec<(String, String, i64)> {
+        sqlx::query_as(
+            "SELECT indexname::text, indexdef, (quote_ident(indexname))::regclass::oid::bigint FROM pg_indexes \
+             WHERE tablename = 'people' AND schemaname = current_schema() ORDER BY indexname",
+        )
+        .fetch_all(&pool)
+        .await
+        .expect("people's indexes")
+    };
+    let many = |prefix: &str, n: usize, staff_of_first: &str| {
+        let mut csv = String::from("uid,category,given_name,family_name,birth_date,staff_number\n");
+        for i in 0..n {
+            let staff = if i == 0 { staff_of_first.to_string() } else { format!("{prefix}{i}") };
+            csv.push_str(&format!("{prefix}{i},staff,Prénom,Nom,01/01/1990,{staff}\n"));
+        }
+        csv
+    };
+    let migrated = indexes().await;
+    assert_eq!(migrated.len(), 8, "{migrated:#?}");
+
+    import(&t, PEOPLE, Options::default()).await;
+    assert_eq!(indexes().await, migrated, "a small import updates the indexes in place");
+
+    assert_eq!(import(&t, &many("a", 5_000, "a0"), Options::default()).await.created, 5_000);
+    let rebuilt = indexes().await;
+    for ((name, def, oid), (_, def_before, oid_before)) in rebuilt.iter().zip(&migrated) {
+        assert_eq!(def, def_before, "{name} is defined as before");
+        let kept = name == "people_pkey" || name == "people_uid_key";
+        assert_eq!(oid == oid_before, kept, "{name} rebuilt: {}", !kept);
+    }
+    assert_eq!(find(&t, IdentificationMethod::StaffNumber, "a4999").await.unwrap().login, "prenom.nom5000");
+
+    // 6,000 more would double the table again, but the first of them holds u1's staff number.
+    let (lines, _) = parse_csv(many("b", 6_000, "12345").as_bytes(), TODAY).unwrap();
+    let blind = sesame::domain::import_plan::plan(&[], lines, "univ.example", false);
+    assert!(t.store.apply_import(&blind, time::OffsetDateTime::now_utc()).await.is_err());
+    assert_eq!(t.store.count_people().await.unwrap(), 5_004);
+    assert_eq!(indexes().await, rebuilt, "the failed import left the indexes untouched");
+}
+
 /// Sign-in's lookup by login or by e-mail in any case (the `find_by_login` condition) reads
 /// indexes, never the whole people table.
 async fn sign_in_lookup_uses_indexes(t: TestStore) {
