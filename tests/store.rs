@@ -201,7 +201,11 @@ async fn postgres_rebuilds_indexes_for_a_first_load() {
     import(&t, PEOPLE, Options::default()).await;
     assert_eq!(indexes().await, migrated, "a small import updates the indexes in place");
 
-    assert_eq!(import(&t, &many("a", 5_000, "a0"), Options::default()).await.created, 5_000);
+    // u1 changes name in the same file: the one update goes through the upsert.
+    let first_load = many("a", 5_000, "a0") + "u1,staff,Élodie,Martin,14/07/1985,12345\n";
+    let plan = import(&t, &first_load, Options::default()).await;
+    assert_eq!((plan.created, plan.updated), (5_000, 1));
+    assert_eq!(find(&t, IdentificationMethod::StaffNumber, "12345").await.unwrap().family_name, "Martin");
     let rebuilt = indexes().await;
     for ((name, def, oid), (_, def_before, oid_before)) in rebuilt.iter().zip(&migrated) {
         assert_eq!(def, def_before, "{name} is defined as before");

@@ -73,6 +73,8 @@ pub struct PersonUpsert {
     pub ine: Option<String>,
     pub email: String,
     pub login: String,
+    /// Absent from the store when the plan was made.
+    pub new: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,6 +210,7 @@ pub fn plan(
             ine: person.ine.as_ref().map(|v| v.as_str().to_string()),
             email,
             login,
+            new: current.is_none(),
         };
 
         let values =

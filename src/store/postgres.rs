@@ -29,6 +29,15 @@ const IMPORT_CHUNK: usize = 10_000;
 /// there, rebuilds `people`'s secondary indexes instead of updating them row by row.
 const BULK_MIN_NEW: usize = 5_000;
 
+/// What an import changes of a person already there.
+const UPSERT: &str = " ON CONFLICT (uid) DO UPDATE SET category = EXCLUDED.category, \
+     given_name = EXCLUDED.given_name, family_name = EXCLUDED.family_name, \
+     birth_date = EXCLUDED.birth_date, staff_number = EXCLUDED.staff_number, \
+     student_number = EXCLUDED.student_number, ine = EXCLUDED.ine, email = EXCLUDED.email, \
+     status = CASE WHEN people.disabled_by = 'import' THEN 'active' ELSE people.status END, \
+     disabled_by = CASE WHEN people.disabled_by = 'import' THEN NULL ELSE people.disabled_by END, \
+     updated_at = EXCLUDED.updated_at";
+
 pub struct PgStore {
     pool: PgPool,
     sessions: PgSessions,
@@ -161,36 +170,35 @@ impl_store!(PgStore, {
         } else {
             Vec::new()
         };
-        for chunk in plan.upserts.chunks(IMPORT_CHUNK) {
-            let column = |f: fn(&PersonUpsert) -> String| chunk.iter().map(f).collect::<Vec<_>>();
-            let optional = |f: fn(&PersonUpsert) -> Option<String>| chunk.iter().map(f).collect::<Vec<_>>();
-            let birth_dates: Vec<Date> = chunk.iter().map(|p| p.birth_date).collect();
-            sqlx::query(
-                "INSERT INTO people (uid, category, given_name, family_name, birth_date, staff_number, \
-                     student_number, ine, email, login, status, created_at, updated_at) \
-                 SELECT u.*, 'active', $11, $11 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], \
-                     $5::date[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) AS u \
-                 ON CONFLICT (uid) DO UPDATE SET category = EXCLUDED.category, \
-                     given_name = EXCLUDED.given_name, family_name = EXCLUDED.family_name, \
-                     birth_date = EXCLUDED.birth_date, staff_number = EXCLUDED.staff_number, \
-                     student_number = EXCLUDED.student_number, ine = EXCLUDED.ine, email = EXCLUDED.email, \
-                     status = CASE WHEN people.disabled_by = 'import' THEN 'active' ELSE people.status END, \
-                     disabled_by = CASE WHEN people.disabled_by = 'import' THEN NULL ELSE people.disabled_by END, \
-                     updated_at = EXCLUDED.updated_at",
-            )
-            .bind(column(|p| p.uid.clone()))
-            .bind(column(|p| p.category.clone()))
-            .bind(column(|p| p.given_name.clone()))
-            .bind(column(|p| p.family_name.clone()))
-            .bind(birth_dates)
-            .bind(optional(|p| p.staff_number.clone()))
-            .bind(optional(|p| p.student_number.clone()))
-            .bind(optional(|p| p.ine.clone()))
-            .bind(column(|p| p.email.clone()))
-            .bind(column(|p| p.login.clone()))
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
+        // Under the bulk path's lock nobody else can add a uid, so new people skip the upsert's
+        // conflict check, which cost as much as writing their rows.
+        let (inserts, upserts): (Vec<&PersonUpsert>, Vec<&PersonUpsert>) =
+            plan.upserts.iter().partition(|p| bulk && p.new);
+        for (rows, on_conflict) in [(inserts, ""), (upserts, UPSERT)] {
+            for chunk in rows.chunks(IMPORT_CHUNK) {
+                let column = |f: fn(&PersonUpsert) -> &str| chunk.iter().map(|p| f(p)).collect::<Vec<_>>();
+                let optional = |f: fn(&PersonUpsert) -> Option<&str>| chunk.iter().map(|p| f(p)).collect::<Vec<_>>();
+                let birth_dates: Vec<Date> = chunk.iter().map(|p| p.birth_date).collect();
+                sqlx::query(&format!(
+                    "INSERT INTO people (uid, category, given_name, family_name, birth_date, staff_number, \
+                         student_number, ine, email, login, status, created_at, updated_at) \
+                     SELECT u.*, 'active', $11, $11 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], \
+                         $5::date[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) AS u{on_conflict}"
+                ))
+                .bind(column(|p| &p.uid))
+                .bind(column(|p| &p.category))
+                .bind(column(|p| &p.given_name))
+                .bind(column(|p| &p.family_name))
+                .bind(birth_dates)
+                .bind(optional(|p| p.staff_number.as_deref()))
+                .bind(optional(|p| p.student_number.as_deref()))
+                .bind(optional(|p| p.ine.as_deref()))
+                .bind(column(|p| &p.email))
+                .bind(column(|p| &p.login))
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            }
         }
         let mut disabled = 0;
         for chunk in plan.disable.chunks(IMPORT_CHUNK) {
