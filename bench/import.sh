@@ -2,6 +2,8 @@
 # Times `sesame import` of N people (default 100,000) into a fresh PostgreSQL database and a
 # fresh SQLite file, against psql's \copy of the same rows into a bare table.
 # Usage: bench/import.sh [N]   (builds the release binary; PostgreSQL on 127.0.0.1:5432)
+# BENCH_LOCALE=fr_FR.UTF-8 makes the PostgreSQL database with that collation, as a French
+# university's often is (the locale must be generated on the server's machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-100000}"
@@ -22,7 +24,8 @@ for i in range(n):
           f"{1 + i % 28:02d}/{1 + i % 12:02d}/{1960 + i % 45},{f'S{i}' if staff else ''},{'' if staff else 20000000 + i}")
 PY
 
-psql -qh 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS sesame_bench_import" -c "CREATE DATABASE sesame_bench_import"
+locale="${BENCH_LOCALE:+TEMPLATE template0 LOCALE '$BENCH_LOCALE'}"
+psql -qh 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS sesame_bench_import" -c "CREATE DATABASE sesame_bench_import $locale"
 pg="postgres://postgres@127.0.0.1:5432/sesame_bench_import"
 DATABASE_URL="$pg" "$bin" migrate >/dev/null
 seconds() { local s e; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); echo "$e - $s" | bc; }
@@ -44,4 +47,4 @@ printf '%-58s %10.2f\n' "PostgreSQL, sesame import (new)" "$t_pg" "PostgreSQL, s
   "PostgreSQL, INSERT … SELECT into an indexed copy of people" "$t_floor" "SQLite, sesame import (new)" "$t_sqlite"
 printf '%-58s %10.1f\n' "ratio sesame / \\copy (PostgreSQL)" "$(echo "$t_pg / $t_copy" | bc -l)" \
   "ratio sesame / indexed INSERT … SELECT (PostgreSQL)" "$(echo "$t_pg / $t_floor" | bc -l)"
-echo "people in PostgreSQL after import: $count"
+echo "people in PostgreSQL after import: $count; collation $(psql -tAqh 127.0.0.1 -U postgres -d sesame_bench_import -c "SELECT datcollate FROM pg_database WHERE datname = current_database()")"

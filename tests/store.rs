@@ -222,6 +222,45 @@ async fn postgres_rebuilds_indexes_for_a_first_load() {
     assert_eq!(indexes().await, rebuilt, "the failed import left the indexes untouched");
 }
 
+/// Sign-in finds a person by login, or by e-mail address in any case: on PostgreSQL too, where
+/// these columns compare as bytes (migration 0005) and `lower` folds only ASCII letters.
+async fn sign_in_finds_login_and_email_in_any_case(t: TestStore) {
+    let csv = "uid,category,given_name,family_name,birth_date,email,login\n\
+               u5,external,Zoé,Roy,01/01/1980,Zoe.Roy@Partner.ORG,zroy\n";
+    import(&t, csv, Options::default()).await;
+    for typed in ["zroy", " ZRoy ", "zoe.roy@partner.org", "ZOE.ROY@partner.org", "Zoe.Roy@Partner.ORG"] {
+        let found = t.store.find_by_login(typed).await.unwrap();
+        assert_eq!(found.map(|p| p.uid), Some("u5".to_string()), "{typed}");
+    }
+    assert!(t.store.find_by_login("zoe.roy@partner.or").await.unwrap().is_none());
+}
+
+/// People's identifiers and every index on them compare bytes, whatever the database's
+/// collation (migration 0005: an fr_FR.UTF-8 collation made a first load's index builds 4 × slower).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_compares_identifiers_as_bytes() {
+    let t = common::postgres().await;
+    let pool = sqlx::PgPool::connect(&t.url).await.expect("connect");
+    let columns: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT column_name::text, collation_name::text FROM information_schema.columns \
+         WHERE table_schema = current_schema() AND table_name = 'people' AND data_type = 'text' \
+           AND column_name IN ('uid', 'login', 'email', 'staff_number', 'student_number', 'ine')",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(columns.len(), 6);
+    assert!(columns.iter().all(|(_, c)| c.as_deref() == Some("C")), "{columns:?}");
+    let collations: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT c.collname::text FROM pg_index i, unnest(i.indcollation::oid[]) AS k(oid) \
+         JOIN pg_collation c ON c.oid = k.oid WHERE i.indrelid = 'people'::regclass",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(collations, ["C"], "every index on text compares bytes");
+}
+
 /// Sign-in's lookup by login or by e-mail in any case (the `find_by_login` condition) reads
 /// indexes, never the whole people table.
 async fn sign_in_lookup_uses_indexes(t: TestStore) {
@@ -245,6 +284,7 @@ async fn sign_in_lookup_uses_indexes(t: TestStore) {
 
 on_both_stores!(
     sign_in_lookup_uses_indexes,
+    sign_in_finds_login_and_email_in_any_case,
     the_database_refuses_a_second_holder_of_an_identifier,
     migrations_run_twice_without_harm,
     import_creates_people_findable_by_each_identifier,
