@@ -148,58 +148,14 @@ impl_store!(PgStore, {
         let bulk = plan.created >= BULK_MIN_NEW
             && plan.created as i64
                 >= sqlx::query_scalar::<_, i64>("SELECT count(*) FROM people").fetch_one(&mut *tx).await?;
-        let rebuilt = if bulk {
+        if bulk {
             sqlx::query("LOCK TABLE people IN ACCESS EXCLUSIVE MODE").execute(&mut *tx).await?;
-            // Every index but the key and the uid's, which the upsert's ON CONFLICT needs.
-            let ddl: Vec<(String, String)> = sqlx::query_as(
-                "SELECT CASE WHEN c.oid IS NULL THEN format('DROP INDEX %s', i.indexrelid::regclass) \
-                          ELSE format('ALTER TABLE %s DROP CONSTRAINT %I', i.indrelid::regclass, c.conname) END, \
-                        CASE WHEN c.oid IS NULL THEN pg_get_indexdef(i.indexrelid) \
-                          ELSE format('ALTER TABLE %s ADD CONSTRAINT %I %s', i.indrelid::regclass, c.conname, \
-                                      pg_get_constraintdef(c.oid)) END \
-                 FROM pg_index i LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid \
-                 WHERE i.indrelid = 'people'::regclass AND NOT i.indisprimary \
-                   AND i.indexrelid <> 'people_uid_key'::regclass",
-            )
-            .fetch_all(&mut *tx)
-            .await?;
-            for (drop, _) in &ddl {
-                sqlx::query(drop).persistent(false).execute(&mut *tx).await?;
-            }
-            ddl.into_iter().map(|(_, create)| create).collect()
-        } else {
-            Vec::new()
-        };
-        // Under the bulk path's lock nobody else can add a uid, so new people skip the upsert's
-        // conflict check, which cost as much as writing their rows.
+        }
+        // People already there go first, through the upsert and the uid index it needs; under
+        // the lock nobody else can add a uid, so the new ones are then plain INSERTs.
         let (inserts, upserts): (Vec<&PersonUpsert>, Vec<&PersonUpsert>) =
             plan.upserts.iter().partition(|p| bulk && p.new);
-        for (rows, on_conflict) in [(inserts, ""), (upserts, UPSERT)] {
-            for chunk in rows.chunks(IMPORT_CHUNK) {
-                let column = |f: fn(&PersonUpsert) -> &str| chunk.iter().map(|p| f(p)).collect::<Vec<_>>();
-                let optional = |f: fn(&PersonUpsert) -> Option<&str>| chunk.iter().map(|p| f(p)).collect::<Vec<_>>();
-                let birth_dates: Vec<Date> = chunk.iter().map(|p| p.birth_date).collect();
-                sqlx::query(&format!(
-                    "INSERT INTO people (uid, category, given_name, family_name, birth_date, staff_number, \
-                         student_number, ine, email, login, status, created_at, updated_at) \
-                     SELECT u.*, 'active', $11, $11 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], \
-                         $5::date[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) AS u{on_conflict}"
-                ))
-                .bind(column(|p| &p.uid))
-                .bind(column(|p| &p.category))
-                .bind(column(|p| &p.given_name))
-                .bind(column(|p| &p.family_name))
-                .bind(birth_dates)
-                .bind(optional(|p| p.staff_number.as_deref()))
-                .bind(optional(|p| p.student_number.as_deref()))
-                .bind(optional(|p| p.ine.as_deref()))
-                .bind(column(|p| &p.email))
-                .bind(column(|p| &p.login))
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
+        write_people(&mut tx, &upserts, UPSERT, at).await?;
         let mut disabled = 0;
         for chunk in plan.disable.chunks(IMPORT_CHUNK) {
             disabled += sqlx::query(
@@ -212,6 +168,27 @@ impl_store!(PgStore, {
             .await?
             .rows_affected() as usize;
         }
+        let rebuilt = if bulk {
+            // Every index but the key, which other tables' foreign keys need.
+            let ddl: Vec<(String, String)> = sqlx::query_as(
+                "SELECT CASE WHEN c.oid IS NULL THEN format('DROP INDEX %s', i.indexrelid::regclass) \
+                          ELSE format('ALTER TABLE %s DROP CONSTRAINT %I', i.indrelid::regclass, c.conname) END, \
+                        CASE WHEN c.oid IS NULL THEN pg_get_indexdef(i.indexrelid) \
+                          ELSE format('ALTER TABLE %s ADD CONSTRAINT %I %s', i.indrelid::regclass, c.conname, \
+                                      pg_get_constraintdef(c.oid)) END \
+                 FROM pg_index i LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid \
+                 WHERE i.indrelid = 'people'::regclass AND NOT i.indisprimary",
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            for (drop, _) in &ddl {
+                sqlx::query(drop).persistent(false).execute(&mut *tx).await?;
+            }
+            ddl.into_iter().map(|(_, create)| create).collect()
+        } else {
+            Vec::new()
+        };
+        write_people(&mut tx, &inserts, "", at).await?;
         for create in &rebuilt {
             sqlx::query(create).persistent(false).execute(&mut *tx).await?;
         }
@@ -224,3 +201,37 @@ impl_store!(PgStore, {
         Ok(ImportWritten { upserted: plan.upserts.len(), disabled })
     }
 });
+
+/// Writes `rows` into people, in chunks, each statement ending with `on_conflict`.
+async fn write_people(
+    tx: &mut PgConnection,
+    rows: &[&PersonUpsert],
+    on_conflict: &str,
+    at: OffsetDateTime,
+) -> Result<()> {
+    for chunk in rows.chunks(IMPORT_CHUNK) {
+        let column = |f: fn(&PersonUpsert) -> &str| chunk.iter().map(|p| f(p)).collect::<Vec<_>>();
+        let optional = |f: fn(&PersonUpsert) -> Option<&str>| chunk.iter().map(|p| f(p)).collect::<Vec<_>>();
+        let birth_dates: Vec<Date> = chunk.iter().map(|p| p.birth_date).collect();
+        sqlx::query(&format!(
+            "INSERT INTO people (uid, category, given_name, family_name, birth_date, staff_number, \
+                 student_number, ine, email, login, status, created_at, updated_at) \
+             SELECT u.*, 'active', $11, $11 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], \
+                 $5::date[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) AS u{on_conflict}"
+        ))
+        .bind(column(|p| &p.uid))
+        .bind(column(|p| &p.category))
+        .bind(column(|p| &p.given_name))
+        .bind(column(|p| &p.family_name))
+        .bind(birth_dates)
+        .bind(optional(|p| p.staff_number.as_deref()))
+        .bind(optional(|p| p.student_number.as_deref()))
+        .bind(optional(|p| p.ine.as_deref()))
+        .bind(column(|p| &p.email))
+        .bind(column(|p| &p.login))
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
