@@ -171,6 +171,16 @@ async fn postgres_connections_plan_each_statement_once() {
     assert!(setting("SHOW search_path").await.unwrap().starts_with("t_"), "the URL's own options still apply");
 }
 
+/// `n` staff named `{prefix}{i}`, each with that staff number but the first, which gets `staff_of_first`.
+fn many(prefix: &str, n: usize, staff_of_first: &str) -> String {
+    let mut csv = String::from("uid,category,given_name,family_name,birth_date,staff_number\n");
+    for i in 0..n {
+        let staff = if i == 0 { staff_of_first.to_string() } else { format!("{prefix}{i}") };
+        csv.push_str(&format!("{prefix}{i},staff,Prénom,Nom,01/01/1990,{staff}\n"));
+    }
+    csv
+}
+
 /// A first load of many people on PostgreSQL rebuilds `people`'s secondary indexes instead of
 /// updating them row by row: they come back exactly as the migrations made them, and a clash the
 /// import's plan did not see undoes the whole import, indexes included.
@@ -186,14 +196,6 @@ async fn postgres_rebuilds_indexes_for_a_first_load() {
         .fetch_all(&pool)
         .await
         .expect("people's indexes")
-    };
-    let many = |prefix: &str, n: usize, staff_of_first: &str| {
-        let mut csv = String::from("uid,category,given_name,family_name,birth_date,staff_number\n");
-        for i in 0..n {
-            let staff = if i == 0 { staff_of_first.to_string() } else { format!("{prefix}{i}") };
-            csv.push_str(&format!("{prefix}{i},staff,Prénom,Nom,01/01/1990,{staff}\n"));
-        }
-        csv
     };
     let migrated = indexes().await;
     assert_eq!(migrated.len(), 8, "{migrated:#?}");
@@ -220,6 +222,30 @@ async fn postgres_rebuilds_indexes_for_a_first_load() {
     assert!(t.store.apply_import(&blind, time::OffsetDateTime::now_utc()).await.is_err());
     assert_eq!(t.store.count_people().await.unwrap(), 5_004);
     assert_eq!(indexes().await, rebuilt, "the failed import left the indexes untouched");
+}
+
+/// Two first loads at the same moment both land on PostgreSQL, one after the other: neither
+/// may count the people and then wait for the other's lock while holding its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_runs_simultaneous_first_loads_one_after_the_other() {
+    let plan = |prefix: &str| {
+        let (lines, _) = parse_csv(many(prefix, 5_000, &format!("{prefix}0")).as_bytes(), TODAY).unwrap();
+        let mut plan = sesame::domain::import_plan::plan(&[], lines, "univ.example", false);
+        for p in &mut plan.upserts {
+            p.login = format!("{prefix}.{}", p.uid);
+            p.email = format!("{}@univ.example", p.login);
+        }
+        plan
+    };
+    let (a, b) = (plan("a"), plan("b"));
+    // Counting before locking, 3 pairs in 10 deadlocked here: 20 pairs all landing is no luck.
+    for _ in 0..20 {
+        let t = common::postgres().await;
+        let at = time::OffsetDateTime::now_utc();
+        let (first, second) = tokio::join!(t.store.apply_import(&a, at), t.store.apply_import(&b, at));
+        assert!(first.is_ok() && second.is_ok(), "{first:?} {second:?}");
+        assert_eq!(t.store.count_people().await.unwrap(), 10_000);
+    }
 }
 
 /// Sign-in finds a person by login, or by e-mail address in any case: on PostgreSQL too, where
