@@ -37,18 +37,20 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-/// CPU seconds (user + system) from a `/proc/…/stat` line.
-fn stat_cpu(stat: &str) -> f64 {
-    // Fields after the command name, which is in parentheses and may hold spaces: utime and
-    // stime are fields 14 and 15 of the line, 11 and 12 from the state (field 3).
+/// CPU seconds (user + system) from a `/proc/…/stat` line: the process's own, plus, with
+/// `reaped`, those of its children that have exited.
+fn stat_cpu(stat: &str, reaped: bool) -> f64 {
+    // Fields after the command name, which is in parentheses and may hold spaces: utime,
+    // stime, cutime and cstime are fields 14 to 17 of the line, 11 to 14 from the state (field 3).
     let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
     let field = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
-    (field(11) + field(12)) as f64 / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
+    let children = if reaped { field(13) + field(14) } else { 0 };
+    (field(11) + field(12) + children) as f64 / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
 }
 
 /// CPU seconds used so far by the process `pid`.
 fn process_cpu(pid: u32) -> f64 {
-    stat_cpu(&std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default())
+    stat_cpu(&std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default(), false)
 }
 
 /// CPU seconds used so far by the threads of `pid` whose name starts with `prefix`.
@@ -58,11 +60,14 @@ fn threads_cpu(pid: u32, prefix: &str) -> f64 {
         .filter_map(Result::ok)
         .map(|task| std::fs::read_to_string(task.path().join("stat")).unwrap_or_default())
         .filter(|stat| stat.split_once('(').is_some_and(|(_, name)| name.starts_with(prefix)))
-        .map(|stat| stat_cpu(&stat))
+        .map(|stat| stat_cpu(&stat, false))
         .sum()
 }
 
-/// CPU seconds used so far by every process named `name` (PostgreSQL's backends).
+/// CPU seconds used so far by every process named `name` (PostgreSQL's backends), those that
+/// have exited included: a backend that ended during the run (the last run's connections, say)
+/// would otherwise take its whole CPU time out of the difference, which came out negative.
+/// The postmaster, their parent, holds the time of the ended ones.
 fn processes_cpu(name: &str) -> f64 {
     let Ok(processes) = std::fs::read_dir("/proc") else { return 0.0 };
     processes
@@ -70,7 +75,7 @@ fn processes_cpu(name: &str) -> f64 {
         .filter(|p| p.file_name().to_str().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())))
         .map(|p| std::fs::read_to_string(p.path().join("stat")).unwrap_or_default())
         .filter(|stat| stat.split_once('(').is_some_and(|(_, rest)| rest.starts_with(&format!("{name})"))))
-        .map(|stat| stat_cpu(&stat))
+        .map(|stat| stat_cpu(&stat, true))
         .sum()
 }
 
