@@ -330,6 +330,40 @@ on_both_stores!(
     audit_since_a_day_starts_at_its_first_instant,
 );
 
+/// Upgrading a database where two people share an address written in other letters stops at
+/// migration 0006 with one line naming them; once one has another address, it goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgrade_names_people_sharing_a_mailbox() {
+    let t = common::postgres().await;
+    let dir = tempfile::tempdir().unwrap();
+    let pool = sqlx::PgPool::connect(&t.url).await.expect("connect");
+    sqlx::raw_sql(
+        "DROP INDEX people_email_lower; CREATE INDEX people_email_lower ON people (lower(email)); \
+         ALTER TABLE people ADD CONSTRAINT people_email_key UNIQUE (email); \
+         DELETE FROM _sqlx_migrations WHERE version = 6; \
+         INSERT INTO people (uid, category, given_name, family_name, birth_date, email, login, created_at, updated_at) \
+         VALUES ('d1', 'staff', 'Marie', 'Curie', '1980-01-01', 'Marie.Curie@univ.fr', 'marie.curie', now(), now()), \
+                ('d2', 'staff', 'Marie', 'Curie', '1981-01-01', 'marie.curie@univ.fr', 'marie.curie2', now(), now())",
+    )
+    .execute(&pool)
+    .await
+    .expect("the schema as migration 0005 left it, with a shared mailbox");
+    let out = sesame(&["migrate"], &t.url, dir.path());
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("marie.curie@univ.fr (uids d1, d2); give each one its own address"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    sqlx::query("UPDATE people SET email = 'm.curie@univ.fr' WHERE uid = 'd2'").execute(&pool).await.unwrap();
+    let out = sesame(&["migrate"], &t.url, dir.path());
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    let unique: bool =
+        sqlx::query_scalar("SELECT indisunique FROM pg_index WHERE indexrelid = 'people_email_lower'::regclass")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(unique);
+}
+
 #[test]
 fn a_bad_variable_stops_start_up_with_one_line_naming_it() {
     let dir = tempfile::tempdir().unwrap();

@@ -263,7 +263,9 @@ fn unique_values(
     email: &str,
     login: &str,
 ) -> Vec<(UniqueColumn, String)> {
-    let mut values = vec![(UniqueColumn::Email, email.to_string()), (UniqueColumn::Login, login.to_string())];
+    // Mail servers ignore the case of an address (its local part is ASCII, its domain already
+    // lower-case): `Marie.Curie@` and `marie.curie@` are one mailbox, and one person's.
+    let mut values = vec![(UniqueColumn::Email, email.to_ascii_lowercase()), (UniqueColumn::Login, login.to_string())];
     for (column, value) in [
         (UniqueColumn::StaffNumber, staff_number),
         (UniqueColumn::StudentNumber, student_number),
@@ -387,6 +389,31 @@ mod tests {
         assert!(p.rejected[0].reason.starts_with("staff_number: 12345 already belongs to uid u0"));
         assert_eq!(p.rejected[1].line, 4);
         assert!(p.rejected[1].reason.starts_with("ine:"));
+    }
+
+    #[test]
+    fn an_address_differing_only_in_case_is_the_same_mailbox() {
+        let mut other = existing("u0", "marie.curiesklodowska");
+        other.email = "Marie.Curie@univ.fr".into();
+        let lines = vec![
+            line(2, "u1", "Marie", "Curie", &[]),
+            line(3, "u2", "Pierre", "Curie", &[("email", "P.Curie@univ.fr")]),
+            line(4, "u3", "Paul", "Curie", &[("email", "p.curie@UNIV.fr")]),
+            line(5, "u0", "Marie", "Curie-Sklodowska", &[("email", "marie.curie@univ.fr")]),
+        ];
+        let p = plan(&[other], lines, "univ.fr", false);
+        let reasons: Vec<(u64, &str)> = p.rejected.iter().map(|r| (r.line, r.reason.as_str())).collect();
+        assert_eq!(
+            reasons,
+            [
+                (2, "email: marie.curie@univ.fr already belongs to uid u0"),
+                (4, "email: p.curie@univ.fr already belongs to uid u2")
+            ]
+        );
+        assert_eq!(
+            p.upserts.iter().map(|u| u.email.as_str()).collect::<Vec<_>>(),
+            ["P.Curie@univ.fr", "marie.curie@univ.fr"]
+        );
     }
 
     #[test]
