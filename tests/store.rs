@@ -238,6 +238,8 @@ async fn postgres_runs_simultaneous_first_loads_one_after_the_other() {
     let plan = |prefix: &str| {
         let (lines, _) = parse_csv(many(prefix, 5_000, &format!("{prefix}0")).as_bytes(), TODAY).unwrap();
         let mut plan = sesame::domain::import_plan::plan(&[], lines, "univ.example", false);
+        // Blind to each other, the two plans would generate the same logins: only the locking
+        // may stand between them here.
         for p in &mut plan.upserts {
             p.login = format!("{prefix}.{}", p.uid);
             p.email = format!("{}@univ.example", p.login);
