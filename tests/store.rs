@@ -271,7 +271,7 @@ async fn sign_in_finds_login_and_email_in_any_case(t: TestStore) {
 }
 
 /// People's identifiers and every index on them compare bytes, whatever the database's
-/// collation (migration 0005: an fr_FR.UTF-8 collation made a first load's index builds 4 × slower).
+/// collation (migration 0005: under fr_FR.UTF-8, rebuilding them took 3 × as long).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_compares_identifiers_as_bytes() {
     let t = common::postgres().await;
