@@ -24,20 +24,6 @@ async fn app_with(t: &TestStore, config: sesame::config::Config) -> TestApp {
     spawn_app(config, t.store.clone()).await
 }
 
-/// The mails written so far, waiting up to a few seconds for `at_least` of them.
-async fn mails(dir: &std::path::Path, at_least: usize) -> Vec<String> {
-    for _ in 0..50 {
-        let found: Vec<String> = std::fs::read_dir(dir)
-            .map(|d| d.filter_map(Result::ok).map(|e| std::fs::read_to_string(e.path()).unwrap_or_default()).collect())
-            .unwrap_or_default();
-        if found.len() >= at_least {
-            return found;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    Vec::new()
-}
-
 /// Élodie activates her account with GOOD_PASSWORD and the answer « Crème  Brûlée ».
 async fn activated(app: &TestApp) {
     let c = app.new_client();
@@ -150,7 +136,7 @@ async fn the_history_refuses_the_last_three_and_accepts_the_fourth(t: TestStore)
         "exactly the depth is kept"
     );
     // The activation mail, then one notice per change (4), each without any password.
-    let all = mails(&mail_dir, 5).await;
+    let all = common::mail_files(&mail_dir, 5).await;
     let notices: Vec<&String> = all.iter().filter(|m| m.contains("Subject: Votre mot de passe a")).collect();
     assert_eq!(notices.len(), 4, "{all:?}");
     for notice in notices {

@@ -48,19 +48,6 @@ fn without_tokens(body: &str) -> String {
     body.lines().filter(|l| !l.contains("csrf_token")).collect::<Vec<_>>().join("\n")
 }
 
-async fn mail_files(dir: &std::path::Path, at_least: usize) -> Vec<String> {
-    for _ in 0..100 {
-        let found: Vec<String> = std::fs::read_dir(dir)
-            .map(|d| d.filter_map(Result::ok).map(|e| std::fs::read_to_string(e.path()).unwrap_or_default()).collect())
-            .unwrap_or_default();
-        if found.len() >= at_least {
-            return found;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Vec::new()
-}
-
 async fn a_whole_activation_ends_on_the_confirmation_and_a_mail(t: TestStore) {
     let config = test_config(&t.url);
     let mail_dir = config.mail_dir.clone();
@@ -99,7 +86,7 @@ async fn a_whole_activation_ends_on_the_confirmation_and_a_mail(t: TestStore) {
     assert_eq!(history.len(), 1);
     assert!(history[0].starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
 
-    let mails = mail_files(&mail_dir, 1).await;
+    let mails = common::mail_files(&mail_dir, 1).await;
     assert_eq!(mails.len(), 1, "exactly one confirmation mail");
     assert!(mails[0].contains("elodie.leboeuf") && !mails[0].contains(GOOD_PASSWORD));
     // The wizard is over: its steps lead back to the start.
@@ -436,11 +423,11 @@ async fn the_outbox_needs_no_poll(t: TestStore) {
     config.mail_pace.poll = Duration::from_secs(3600);
     let mail_dir = config.mail_dir.clone();
     let app = spawn_app(config, t.store.clone()).await;
-    assert_eq!(mail_files(&mail_dir, 25).await.len(), 25, "the whole backlog, in batches");
+    assert_eq!(common::mail_files(&mail_dir, 25).await.len(), 25, "the whole backlog, in batches");
     up_to_password(&app.client, &app).await;
     let (s, _, _) = post_password(&app.client, &app, GOOD_PASSWORD, GOOD_PASSWORD, true).await;
     assert_eq!(s, StatusCode::SEE_OTHER);
-    let mails = mail_files(&mail_dir, 26).await;
+    let mails = common::mail_files(&mail_dir, 26).await;
     assert_eq!(mails.len(), 26, "the confirmation too, without a poll");
     // A mail is marked sent just after its file is written.
     let mut backlog = app.store.mail_backlog().await.unwrap();

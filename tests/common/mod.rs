@@ -128,6 +128,20 @@ impl TestApp {
     }
 }
 
+/// The mails written to `dir` so far, waiting up to ten seconds for `at_least` of them.
+pub async fn mail_files(dir: &std::path::Path, at_least: usize) -> Vec<String> {
+    for _ in 0..100 {
+        let found: Vec<String> = std::fs::read_dir(dir)
+            .map(|d| d.filter_map(Result::ok).map(|e| std::fs::read_to_string(e.path()).unwrap_or_default()).collect())
+            .unwrap_or_default();
+        if found.len() >= at_least {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Vec::new()
+}
+
 pub fn browser() -> reqwest::Client {
     reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client")
 }
