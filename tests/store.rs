@@ -231,6 +231,39 @@ async fn postgres_rebuilds_indexes_for_a_first_load() {
     assert_eq!(indexes().await, rebuilt, "the failed import left the indexes untouched");
 }
 
+/// A first load copies its new people in (`COPY … FORMAT binary`) where a small import inserts
+/// them: the same people, every column, NULLs and accents and the instant to the microsecond,
+/// must come out of both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_copies_a_first_load_as_it_inserts_a_small_one() {
+    let at = time::macros::datetime!(2026-11-28 09:30:15.123456 UTC);
+    let written = async |csv: &str| -> Vec<String> {
+        let t = common::postgres().await;
+        let (lines, _) = parse_csv(csv.as_bytes(), TODAY).unwrap();
+        let plan = sesame::domain::import_plan::plan(&[], lines, "univ.example", false);
+        t.store.apply_import(&plan, at).await.expect("import");
+        let pool = sqlx::PgPool::connect(&t.url).await.expect("connect");
+        let stamped: i64 = sqlx::query_scalar("SELECT count(*) FROM people WHERE created_at = $1 AND updated_at = $1")
+            .bind(at)
+            .fetch_one(&pool)
+            .await
+            .expect("count");
+        assert_eq!(stamped as usize, plan.created, "everyone written at {at}");
+        sqlx::query_scalar("SELECT (to_jsonb(p) - 'id')::text FROM people p WHERE uid LIKE 'u%' ORDER BY uid")
+            .fetch_all(&pool)
+            .await
+            .expect("people")
+    };
+    let small = written(PEOPLE).await;
+    let mut first_load = PEOPLE.to_string();
+    for i in 0..5_000 {
+        first_load.push_str(&format!("a{i},student,Zoé,N'Diaye,29/02/2004,,{},,,\n", 40_000_000 + i));
+    }
+    let copied = written(&first_load).await;
+    assert_eq!(copied, small);
+    assert_eq!(small.len(), 4);
+}
+
 /// Two first loads at the same moment both land on PostgreSQL, one after the other: neither
 /// may count the people and then wait for the other's lock while holding its own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

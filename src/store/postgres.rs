@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use std::str::FromStr;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::encode::IsNull;
+use sqlx::postgres::{PgArgumentBuffer, PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 use time::{Date, OffsetDateTime};
 
@@ -157,10 +158,10 @@ impl_store!(PgStore, {
             sqlx::query("LOCK TABLE people IN ACCESS EXCLUSIVE MODE").execute(&mut *tx).await?;
         }
         // People already there go first, through the upsert and the uid index it needs; under
-        // the lock nobody else can add a uid, so the new ones are then plain INSERTs.
+        // the lock nobody else can add a uid, so the new ones are then plainly copied in.
         let (inserts, upserts): (Vec<&PersonUpsert>, Vec<&PersonUpsert>) =
             plan.upserts.iter().partition(|p| bulk && p.new);
-        write_people(&mut tx, &upserts, UPSERT, at).await?;
+        upsert_people(&mut tx, &upserts, at).await?;
         let mut disabled = 0;
         for chunk in plan.disable.chunks(IMPORT_CHUNK) {
             disabled += sqlx::query(
@@ -193,7 +194,7 @@ impl_store!(PgStore, {
         } else {
             Vec::new()
         };
-        write_people(&mut tx, &inserts, "", at).await?;
+        copy_people(&mut tx, &inserts, at).await?;
         for create in &rebuilt {
             sqlx::query(create).persistent(false).execute(&mut *tx).await?;
         }
@@ -207,13 +208,8 @@ impl_store!(PgStore, {
     }
 });
 
-/// Writes `rows` into people, in chunks, each statement ending with `on_conflict`.
-async fn write_people(
-    tx: &mut PgConnection,
-    rows: &[&PersonUpsert],
-    on_conflict: &str,
-    at: OffsetDateTime,
-) -> Result<()> {
+/// Inserts or updates `rows` by uid, in chunks.
+async fn upsert_people(tx: &mut PgConnection, rows: &[&PersonUpsert], at: OffsetDateTime) -> Result<()> {
     for chunk in rows.chunks(IMPORT_CHUNK) {
         let column = |f: fn(&PersonUpsert) -> &str| chunk.iter().map(|p| f(p)).collect::<Vec<_>>();
         let optional = |f: fn(&PersonUpsert) -> Option<&str>| chunk.iter().map(|p| f(p)).collect::<Vec<_>>();
@@ -222,7 +218,7 @@ async fn write_people(
             "INSERT INTO people (uid, category, given_name, family_name, birth_date, staff_number, \
                  student_number, ine, email, login, status, created_at, updated_at) \
              SELECT u.*, 'active', $11, $11 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], \
-                 $5::date[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) AS u{on_conflict}"
+                 $5::date[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) AS u{UPSERT}"
         ))
         .bind(column(|p| &p.uid))
         .bind(column(|p| &p.category))
@@ -238,5 +234,60 @@ async fn write_people(
         .execute(&mut *tx)
         .await?;
     }
+    Ok(())
+}
+
+/// The new people of a bulk import, through `COPY … (FORMAT binary)`: PostgreSQL reads each field
+/// as it is, where an `INSERT … UNNEST` builds and takes apart an array per column; 100,000 rows
+/// took 0.39 s that way and 0.21–0.23 s this way, as long as the same INSERT … SELECT inside
+/// PostgreSQL (docs/performance.md). Data goes out a MiB at a time: PostgreSQL writes rows while
+/// the next are encoded.
+async fn copy_people(tx: &mut PgConnection, rows: &[&PersonUpsert], at: OffsetDateTime) -> Result<()> {
+    /// One field: its length, then sqlx's binary encoding of the value, or -1 for NULL.
+    fn field<'q, T: sqlx::Encode<'q, sqlx::Postgres>>(buf: &mut PgArgumentBuffer, value: &T) -> Result<()> {
+        let start = buf.len();
+        buf.extend_from_slice(&[0; 4]);
+        let len = match value.encode_by_ref(buf).map_err(sqlx::Error::Encode)? {
+            IsNull::Yes => -1,
+            IsNull::No => (buf.len() - start - 4) as i32,
+        };
+        buf[start..start + 4].copy_from_slice(&len.to_be_bytes());
+        Ok(())
+    }
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut copy = tx
+        .copy_in_raw(
+            "COPY people (uid, category, given_name, family_name, birth_date, staff_number, student_number, \
+             ine, email, login, created_at, updated_at) FROM STDIN (FORMAT binary)",
+        )
+        .await?;
+    const SEND_AT: usize = 1 << 20;
+    let mut buf = PgArgumentBuffer::default();
+    // The header: signature, flags, header extension length.
+    buf.extend_from_slice(b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0");
+    for p in rows {
+        buf.extend_from_slice(&12i16.to_be_bytes());
+        field(&mut buf, &p.uid.as_str())?;
+        field(&mut buf, &p.category.as_str())?;
+        field(&mut buf, &p.given_name.as_str())?;
+        field(&mut buf, &p.family_name.as_str())?;
+        field(&mut buf, &p.birth_date)?;
+        field(&mut buf, &p.staff_number.as_deref())?;
+        field(&mut buf, &p.student_number.as_deref())?;
+        field(&mut buf, &p.ine.as_deref())?;
+        field(&mut buf, &p.email.as_str())?;
+        field(&mut buf, &p.login.as_str())?;
+        field(&mut buf, &at)?;
+        field(&mut buf, &at)?;
+        if buf.len() >= SEND_AT {
+            copy.send(buf.as_slice()).await?;
+            buf.clear();
+        }
+    }
+    buf.extend_from_slice(&(-1i16).to_be_bytes());
+    copy.send(buf.as_slice()).await?;
+    copy.finish().await?;
     Ok(())
 }
