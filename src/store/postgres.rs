@@ -30,6 +30,11 @@ const IMPORT_CHUNK: usize = 10_000;
 /// there, rebuilds `people`'s secondary indexes instead of updating them row by row.
 const BULK_MIN_NEW: usize = 5_000;
 
+/// What an import writes of a person, in the order both ways of writing send it; `status` is
+/// left to its default, 'active'.
+const WRITTEN_COLUMNS: &str = "uid, category, given_name, family_name, birth_date, staff_number, student_number, \
+     ine, email, login, created_at, updated_at";
+
 /// What an import changes of a person already there.
 const UPSERT: &str = " ON CONFLICT (uid) DO UPDATE SET category = EXCLUDED.category, \
      given_name = EXCLUDED.given_name, family_name = EXCLUDED.family_name, \
@@ -215,10 +220,9 @@ async fn upsert_people(tx: &mut PgConnection, rows: &[&PersonUpsert], at: Offset
         let optional = |f: fn(&PersonUpsert) -> Option<&str>| chunk.iter().map(|p| f(p)).collect::<Vec<_>>();
         let birth_dates: Vec<Date> = chunk.iter().map(|p| p.birth_date).collect();
         sqlx::query(&format!(
-            "INSERT INTO people (uid, category, given_name, family_name, birth_date, staff_number, \
-                 student_number, ine, email, login, status, created_at, updated_at) \
-             SELECT u.*, 'active', $11, $11 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], \
-                 $5::date[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) AS u{UPSERT}"
+            "INSERT INTO people ({WRITTEN_COLUMNS}) SELECT u.*, $11, $11 FROM UNNEST($1::text[], $2::text[], \
+                 $3::text[], $4::text[], $5::date[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) \
+             AS u{UPSERT}"
         ))
         .bind(column(|p| &p.uid))
         .bind(column(|p| &p.category))
@@ -257,12 +261,7 @@ async fn copy_people(tx: &mut PgConnection, rows: &[&PersonUpsert], at: OffsetDa
     if rows.is_empty() {
         return Ok(());
     }
-    let mut copy = tx
-        .copy_in_raw(
-            "COPY people (uid, category, given_name, family_name, birth_date, staff_number, student_number, \
-             ine, email, login, created_at, updated_at) FROM STDIN (FORMAT binary)",
-        )
-        .await?;
+    let mut copy = tx.copy_in_raw(&format!("COPY people ({WRITTEN_COLUMNS}) FROM STDIN (FORMAT binary)")).await?;
     const SEND_AT: usize = 1 << 20;
     let mut buf = PgArgumentBuffer::default();
     // The header: signature, flags, header extension length.
