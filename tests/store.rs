@@ -237,29 +237,39 @@ async fn postgres_rebuilds_indexes_for_a_first_load() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_copies_a_first_load_as_it_inserts_a_small_one() {
     let at = time::macros::datetime!(2026-11-28 09:30:15.123456 UTC);
-    let written = async |csv: &str| -> Vec<String> {
+    // Each import's rows, and whether it rebuilt the indexes: only a first load copies.
+    let written = async |csv: &str| -> (Vec<String>, bool) {
         let t = common::postgres().await;
+        let pool = sqlx::PgPool::connect(&t.url).await.expect("connect");
+        let uid_index = async || -> i64 {
+            sqlx::query_scalar("SELECT 'people_uid_key'::regclass::oid::bigint").fetch_one(&pool).await.expect("oid")
+        };
+        let before = uid_index().await;
         let (lines, _) = parse_csv(csv.as_bytes(), TODAY).unwrap();
         let plan = sesame::domain::import_plan::plan(&[], lines, "univ.example", false);
         t.store.apply_import(&plan, at).await.expect("import");
-        let pool = sqlx::PgPool::connect(&t.url).await.expect("connect");
+        let rebuilt = uid_index().await != before;
         let stamped: i64 = sqlx::query_scalar("SELECT count(*) FROM people WHERE created_at = $1 AND updated_at = $1")
             .bind(at)
             .fetch_one(&pool)
             .await
             .expect("count");
         assert_eq!(stamped as usize, plan.created, "everyone written at {at}");
-        sqlx::query_scalar("SELECT (to_jsonb(p) - 'id')::text FROM people p WHERE uid LIKE 'u%' ORDER BY uid")
-            .fetch_all(&pool)
-            .await
-            .expect("people")
+        let rows =
+            sqlx::query_scalar("SELECT (to_jsonb(p) - 'id')::text FROM people p WHERE uid LIKE 'u%' ORDER BY uid")
+                .fetch_all(&pool)
+                .await
+                .expect("people");
+        (rows, rebuilt)
     };
-    let small = written(PEOPLE).await;
+    let (small, rebuilt) = written(PEOPLE).await;
+    assert!(!rebuilt);
     let mut first_load = PEOPLE.to_string();
     for i in 0..5_000 {
         first_load.push_str(&format!("a{i},student,Zoé,N'Diaye,29/02/2004,,{},,,\n", 40_000_000 + i));
     }
-    let copied = written(&first_load).await;
+    let (copied, rebuilt) = written(&first_load).await;
+    assert!(rebuilt, "a first load of 5,004 people goes the bulk way");
     assert_eq!(copied, small);
     assert_eq!(small.len(), 4);
 }
