@@ -188,6 +188,17 @@ fn many(prefix: &str, n: usize, staff_of_first: &str) -> String {
     csv
 }
 
+/// `people`'s indexes on PostgreSQL: name, definition and object id, which a rebuild changes.
+async fn people_indexes(pool: &sqlx::PgPool) -> Vec<(String, String, i64)> {
+    sqlx::query_as(
+        "SELECT indexname::text, indexdef, (quote_ident(indexname))::regclass::oid::bigint FROM pg_indexes \
+         WHERE tablename = 'people' AND schemaname = current_schema() ORDER BY indexname",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("people's indexes")
+}
+
 /// A first load of many people on PostgreSQL rebuilds `people`'s secondary indexes instead of
 /// updating them row by row: they come back exactly as the migrations made them, and a clash the
 /// import's plan did not see undoes the whole import, indexes included.
@@ -195,27 +206,18 @@ fn many(prefix: &str, n: usize, staff_of_first: &str) -> String {
 async fn postgres_rebuilds_indexes_for_a_first_load() {
     let t = common::postgres().await;
     let pool = sqlx::PgPool::connect(&t.url).await.expect("connect");
-    let indexes = async || -> Vec<(String, String, i64)> {
-        sqlx::query_as(
-            "SELECT indexname::text, indexdef, (quote_ident(indexname))::regclass::oid::bigint FROM pg_indexes \
-             WHERE tablename = 'people' AND schemaname = current_schema() ORDER BY indexname",
-        )
-        .fetch_all(&pool)
-        .await
-        .expect("people's indexes")
-    };
-    let migrated = indexes().await;
+    let migrated = people_indexes(&pool).await;
     assert_eq!(migrated.len(), 7, "{migrated:#?}");
 
     import(&t, PEOPLE, Options::default()).await;
-    assert_eq!(indexes().await, migrated, "a small import updates the indexes in place");
+    assert_eq!(people_indexes(&pool).await, migrated, "a small import updates the indexes in place");
 
     // u1 changes name in the same file: the one update goes through the upsert.
     let first_load = many("a", 5_000, "a0") + "u1,staff,Élodie,Martin,14/07/1985,12345\n";
     let plan = import(&t, &first_load, Options::default()).await;
     assert_eq!((plan.created, plan.updated), (5_000, 1));
     assert_eq!(find(&t, IdentificationMethod::StaffNumber, "12345").await.unwrap().family_name, "Martin");
-    let rebuilt = indexes().await;
+    let rebuilt = people_indexes(&pool).await;
     for ((name, def, oid), (_, def_before, oid_before)) in rebuilt.iter().zip(&migrated) {
         assert_eq!(def, def_before, "{name} is defined as before");
         let kept = name == "people_pkey";
@@ -228,7 +230,7 @@ async fn postgres_rebuilds_indexes_for_a_first_load() {
     let blind = sesame::domain::import_plan::plan(&[], lines, "univ.example", false);
     assert!(t.store.apply_import(&blind, time::OffsetDateTime::now_utc()).await.is_err());
     assert_eq!(t.store.count_people().await.unwrap(), 5_004);
-    assert_eq!(indexes().await, rebuilt, "the failed import left the indexes untouched");
+    assert_eq!(people_indexes(&pool).await, rebuilt, "the failed import left the indexes untouched");
 }
 
 /// A first load copies its new people in (`COPY … FORMAT binary`) where a small import inserts
@@ -241,14 +243,11 @@ async fn postgres_copies_a_first_load_as_it_inserts_a_small_one() {
     let written = async |csv: &str| -> (Vec<String>, bool) {
         let t = common::postgres().await;
         let pool = sqlx::PgPool::connect(&t.url).await.expect("connect");
-        let uid_index = async || -> i64 {
-            sqlx::query_scalar("SELECT 'people_uid_key'::regclass::oid::bigint").fetch_one(&pool).await.expect("oid")
-        };
-        let before = uid_index().await;
+        let before = people_indexes(&pool).await;
         let (lines, _) = parse_csv(csv.as_bytes(), TODAY).unwrap();
         let plan = sesame::domain::import_plan::plan(&[], lines, "univ.example", false);
         t.store.apply_import(&plan, at).await.expect("import");
-        let rebuilt = uid_index().await != before;
+        let rebuilt = people_indexes(&pool).await != before;
         let stamped: i64 = sqlx::query_scalar("SELECT count(*) FROM people WHERE created_at = $1 AND updated_at = $1")
             .bind(at)
             .fetch_one(&pool)
