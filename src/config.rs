@@ -7,14 +7,17 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use ipnet::IpNet;
 use lettre::message::Mailbox;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::directory;
 use crate::domain::password_policy::PasswordPolicy;
-use crate::mail::worker::Pace;
+use crate::outbox::Pace;
+use crate::sealing::SealingKey;
 
 /// The keys read from `SESAME_*` variables; other `SESAME_` variables belong to someone else.
-const KEYS: [&str; 15] = [
+const KEYS: [&str; 26] = [
     "bind",
     "public_url",
     "trusted_proxies",
@@ -30,6 +33,17 @@ const KEYS: [&str; 15] = [
     "session_idle_minutes",
     "session_max_hours",
     "rules_version",
+    "ldap_url",
+    "ldap_starttls",
+    "ldap_ca_file",
+    "ldap_bind_dn",
+    "ldap_bind_password",
+    "ldap_bind_password_file",
+    "ldap_base_dn",
+    "ldap_filter",
+    "ldap_nt_hash",
+    "secret_key",
+    "secret_key_file",
 ];
 
 /// Keys as written in the TOML file; each maps to `SESAME_<KEY>` except `database_url`.
@@ -53,6 +67,17 @@ struct RawConfig {
     session_max_hours: u32,
     rules_version: String,
     password_policy: PasswordPolicy,
+    ldap_url: String,
+    ldap_starttls: bool,
+    ldap_ca_file: String,
+    ldap_bind_dn: String,
+    ldap_bind_password: String,
+    ldap_bind_password_file: String,
+    ldap_base_dn: String,
+    ldap_filter: String,
+    ldap_nt_hash: bool,
+    secret_key: String,
+    secret_key_file: String,
 }
 
 impl Default for RawConfig {
@@ -75,6 +100,17 @@ impl Default for RawConfig {
             session_max_hours: 8,
             rules_version: "2026-09".into(),
             password_policy: PasswordPolicy::default(),
+            ldap_url: String::new(),
+            ldap_starttls: false,
+            ldap_ca_file: String::new(),
+            ldap_bind_dn: String::new(),
+            ldap_bind_password: String::new(),
+            ldap_bind_password_file: String::new(),
+            ldap_base_dn: String::new(),
+            ldap_filter: "(uid={uid})".into(),
+            ldap_nt_hash: false,
+            secret_key: String::new(),
+            secret_key_file: String::new(),
         }
     }
 }
@@ -114,6 +150,12 @@ pub struct Config {
     pub password_policy: PasswordPolicy,
     /// How the outbox worker paces retries; not configurable, tests shorten it.
     pub mail_pace: Pace,
+    /// The institution's LDAP directory; `None` without `SESAME_LDAP_URL`.
+    pub directory: Option<directory::Settings>,
+    /// How the directory worker paces retries; not configurable, tests shorten it.
+    pub directory_pace: Pace,
+    /// `SESAME_SECRET_KEY`: seals what waits in the database for delivery.
+    pub sealing_key: Option<SealingKey>,
 }
 
 impl std::fmt::Debug for Config {
@@ -128,6 +170,7 @@ impl std::fmt::Debug for Config {
             .field("email_domain", &self.email_domain)
             .field("cookie_secure", &self.cookie_secure)
             .field("log_format", &self.log_format)
+            .field("directory", &self.directory)
             .finish_non_exhaustive()
     }
 }
@@ -290,7 +333,27 @@ impl Config {
         raw.password_policy
             .validate()
             .map_err(|e| ConfigError { variable: "password_policy".into(), message: e.to_string() })?;
+        let sealing_key = read_secret(&raw.secret_key, &raw.secret_key_file, "secret_key")?
+            .map(|key| SealingKey::from_base64(key.expose_secret()).map_err(|e| invalid("secret_key", e)))
+            .transpose()?;
+        let directory = directory::Settings::check(directory::RawSettings {
+            url: &raw.ldap_url,
+            starttls: raw.ldap_starttls,
+            ca_file: &raw.ldap_ca_file,
+            bind_dn: &raw.ldap_bind_dn,
+            bind_password: read_secret(&raw.ldap_bind_password, &raw.ldap_bind_password_file, "ldap_bind_password")?,
+            base_dn: &raw.ldap_base_dn,
+            filter: &raw.ldap_filter,
+            nt_hash: raw.ldap_nt_hash,
+        })
+        .map_err(|(key, message)| invalid(key, message))?;
+        if raw.ldap_nt_hash && sealing_key.is_none() {
+            return Err(invalid("ldap_nt_hash", "needs SESAME_SECRET_KEY, which seals NT hashes until delivered"));
+        }
         Ok(Self {
+            directory,
+            directory_pace: Pace::DIRECTORY,
+            sealing_key,
             institution_name: raw.institution_name.trim().to_string(),
             logo,
             wizard_timeout: time::Duration::minutes(raw.wizard_timeout_minutes.into()),
@@ -298,7 +361,7 @@ impl Config {
             session_max: time::Duration::hours(raw.session_max_hours.into()),
             rules_version: raw.rules_version.trim().to_string(),
             password_policy: raw.password_policy,
-            mail_pace: Pace::default(),
+            mail_pace: Pace::MAIL,
             database_url,
             bind,
             public_url,
@@ -351,6 +414,22 @@ fn is_domain(s: &str) -> bool {
                 && !label.ends_with('-')
                 && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         })
+}
+
+/// A secret given in the variable itself or in a file (`…_FILE`), never both; a file's
+/// trailing newline is not part of it.
+fn read_secret(value: &str, file: &str, key: &str) -> Result<Option<SecretString>, ConfigError> {
+    let file_key = format!("{key}_file");
+    match (value.is_empty(), file.trim()) {
+        (true, "") => Ok(None),
+        (false, "") => Ok(Some(SecretString::from(value.to_string()))),
+        (true, path) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| invalid(&file_key, format!("cannot read {path}: {e}")))?;
+            Ok(Some(SecretString::from(text.trim_end_matches(['\r', '\n']).to_string())))
+        }
+        (false, _) => Err(invalid(key, format!("and {} are both set: keep one", variable_name(&file_key)))),
+    }
 }
 
 /// Hides the password of a URL so that it can be logged or printed.

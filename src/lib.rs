@@ -2,10 +2,13 @@
 
 pub mod cli;
 pub mod config;
+pub mod directory;
 pub mod domain;
 pub mod hashing;
 pub mod i18n;
 pub mod mail;
+pub mod outbox;
+pub mod sealing;
 pub mod store;
 pub mod telemetry;
 pub mod web;

@@ -417,7 +417,7 @@ async fn the_outbox_needs_no_poll(t: TestStore) {
             subject: format!("backlog {i}"),
             body_text: "queued before the worker started".into(),
         };
-        t.store.change_password(jean.id, "unused", 1, &audit, Some(&mail)).await.unwrap();
+        t.store.change_password(jean.id, "unused", None, 1, &audit, Some(&mail)).await.unwrap();
     }
     let mut config = test_config(&t.url);
     config.mail_pace.poll = Duration::from_secs(3600);

@@ -115,6 +115,7 @@ fn activation(elodie: &PersonRecord, password_hash: &str) -> (NewAccount, AuditE
         photo_consent_at: now,
         rules_version: "2026-1".into(),
         at: now,
+        nt_sealed: None,
     };
     let audit = AuditEvent {
         kind: "activated",

@@ -46,7 +46,7 @@ pub enum AccountAction {
     },
 }
 
-const ID_HELP: &str = "The person: a login, an institutional e-mail address, a uid, a staff number, \
+pub(super) const ID_HELP: &str = "The person: a login, an institutional e-mail address, a uid, a staff number, \
                        a student number or an INE (tried in that order)";
 
 #[derive(Debug, Args)]
@@ -64,7 +64,7 @@ pub struct AuditArgs {
 
 /// Why a help-desk command stopped (exit 1).
 #[derive(Debug, thiserror::Error)]
-enum Failure {
+pub(super) enum Failure {
     #[error("no person is known as '{0}' (login, e-mail, uid, staff or student number, INE)")]
     UnknownPerson(String),
     #[error("the database failed: {}", super::one_line(.0))]
@@ -126,7 +126,7 @@ async fn reset(store: &dyn Store, person: &PersonRecord) -> Result<(), Failure> 
 }
 
 /// The person an ID names: login or e-mail first, then uid, staff number, student number, INE.
-async fn resolve(store: &dyn Store, id: &str) -> Result<PersonRecord, Failure> {
+pub(super) async fn resolve(store: &dyn Store, id: &str) -> Result<PersonRecord, Failure> {
     if let Some(person) = store.find_by_login(id).await? {
         return Ok(person);
     }
@@ -233,6 +233,8 @@ async fn show(store: &dyn Store, person: &PersonRecord) -> Result<(), Failure> {
     let locks = current_locks(store, person).await?;
     let locks: Vec<(&str, String)> = locks.iter().map(|(what, until)| (what.as_str(), until_text(*until))).collect();
     out += &if locks.is_empty() { "  none\n".to_string() } else { fields(&locks) };
+    out += "directory\n";
+    out += &super::directory::show(store, person).await?;
     out += &format!("latest {SHOWN_EVENTS} events\n");
     let query = AuditQuery { since: None, person_id: Some(person.id), limit: SHOWN_EVENTS };
     let events = store.audit_trail(&query).await?;
@@ -337,7 +339,7 @@ fn parse_day(text: &str) -> Result<Date, String> {
 }
 
 /// A time in UTC to the second.
-fn utc_text(at: OffsetDateTime) -> String {
+pub(super) fn utc_text(at: OffsetDateTime) -> String {
     let format = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
     at.to_offset(UtcOffset::UTC).format(format).unwrap_or_else(|_| at.to_string())
 }

@@ -1,6 +1,7 @@
 //! The command line: one sub-command per job, each returning the process exit code.
 
 mod demo;
+mod directory;
 mod helpdesk;
 pub mod import;
 
@@ -63,6 +64,11 @@ enum Command {
     Stats,
     /// The audit trail, newest first (the latest 100 events unless --limit says otherwise).
     Audit(helpdesk::AuditArgs),
+    /// The institution's LDAP directory: check the settings, list waiting and refused changes, send them again.
+    Directory {
+        #[command(subcommand)]
+        action: directory::DirectoryAction,
+    },
 }
 
 /// Parses the command line and runs it on a multi-threaded runtime.
@@ -154,13 +160,25 @@ async fn run(cli: Cli) -> ExitCode {
             Some(store) => helpdesk::audit(store.as_ref(), args).await,
             None => ExitCode::FAILURE,
         },
+        // Checking the directory's settings needs no database.
+        Command::Directory { action: directory::DirectoryAction::Check } => directory::check(&config).await,
+        Command::Directory { action } => match open(&config, false).await {
+            Some(store) => directory::run(store, &config, action).await,
+            None => ExitCode::FAILURE,
+        },
     }
+}
+
+/// Text from outside (a server's message, a file) made safe for a terminal: control
+/// characters are shown escaped, never sent as they are.
+fn printable(text: &str) -> String {
+    text.chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
 }
 
 /// Connects (and migrates when asked); on failure prints one line and returns None.
 async fn open(config: &Config, migrate: bool) -> Option<Arc<dyn Store>> {
     let shown = redact_url(&config.database_url);
-    let store = match store::connect(&config.database_url).await {
+    let store = match store::connect_with(&config.database_url, config.directory.is_some()).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: cannot connect to the database {shown}: {}", one_line(&e));

@@ -2,6 +2,7 @@
 
 pub mod activation;
 pub mod birth_date;
+pub mod directory;
 pub mod email;
 pub mod identifiers;
 pub mod import_plan;

@@ -1,39 +1,14 @@
 //! The outbox worker: sends queued mail, retries with back-off, never sends a mail twice.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use lettre::message::Mailbox;
 use time::OffsetDateTime;
 use tokio::sync::{Notify, watch};
 
 use super::Transport;
+use crate::outbox::Pace;
 use crate::store::Store;
-
-/// How the worker paces itself; tests shorten it.
-#[derive(Debug, Clone, Copy)]
-pub struct Pace {
-    /// How often to look for due mail when nobody rang.
-    pub poll: Duration,
-    /// The first retry waits this long, each next one twice as long, up to `max_backoff`.
-    pub first_backoff_secs: i64,
-    pub max_backoff_secs: i64,
-    /// How long a claimed mail stays reserved for this worker.
-    pub lease_secs: i64,
-}
-
-impl Default for Pace {
-    fn default() -> Self {
-        Self { poll: Duration::from_secs(5), first_backoff_secs: 10, max_backoff_secs: 3600, lease_secs: 120 }
-    }
-}
-
-impl Pace {
-    pub fn backoff(&self, attempts: i32) -> i64 {
-        let doublings = attempts.saturating_sub(1).clamp(0, 30) as u32;
-        self.first_backoff_secs.saturating_mul(1_i64 << doublings).min(self.max_backoff_secs)
-    }
-}
 
 /// Mails claimed at a time.
 const BATCH: i64 = 10;
@@ -98,18 +73,5 @@ impl Worker {
             }
         }
         claimed.len() == BATCH as usize
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap() {
-        let pace = Pace::default();
-        assert_eq!((1..=4).map(|a| pace.backoff(a)).collect::<Vec<_>>(), vec![10, 20, 40, 80]);
-        assert_eq!(pace.backoff(40), 3600);
-        assert_eq!(pace.backoff(0), 10);
     }
 }

@@ -2,6 +2,8 @@
 
 #[macro_use]
 mod shared;
+#[macro_use]
+mod directory;
 mod postgres;
 mod sessions;
 mod sqlite;
@@ -12,6 +14,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use time::{Date, OffsetDateTime};
 
+use crate::domain::directory::Pending;
 use crate::domain::identifiers::{IdentificationMethod, Identifier};
 use crate::domain::import_plan::{DisabledBy, ExistingPerson, ImportPlan};
 use crate::domain::throttle::ThrottleRule;
@@ -156,6 +159,8 @@ pub struct NewAccount {
     pub photo_consent_at: OffsetDateTime,
     pub rules_version: String,
     pub at: OffsetDateTime,
+    /// The password's NT hash, sealed, for a directory that takes them.
+    pub nt_sealed: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for NewAccount {
@@ -246,6 +251,60 @@ pub struct AuditQuery {
     pub since: Option<OffsetDateTime>,
     pub person_id: Option<i64>,
     pub limit: i64,
+}
+
+/// A directory change claimed by a worker, with the person's state as it is now.
+#[derive(Clone, sqlx::FromRow)]
+pub struct DirectoryJob {
+    pub person_id: i64,
+    pub version: i64,
+    pub password: bool,
+    pub visibility: bool,
+    pub remove_password: bool,
+    pub nt_sealed: Option<Vec<u8>>,
+    pub attempts: i32,
+    pub since: OffsetDateTime,
+    pub uid: String,
+    pub login: String,
+    /// `None` when the person has no account (any more).
+    pub password_hash: Option<String>,
+    pub directory_visible: Option<bool>,
+}
+
+impl DirectoryJob {
+    pub fn pending(&self) -> Pending {
+        Pending { password: self.password, visibility: self.visibility, remove_password: self.remove_password }
+    }
+}
+
+impl std::fmt::Debug for DirectoryJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirectoryJob")
+            .field("person_id", &self.person_id)
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One waiting or refused directory change, as `sesame directory status` shows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DirectoryLine {
+    pub person_id: i64,
+    pub uid: String,
+    pub login: String,
+    pub since: OffsetDateTime,
+    pub attempts: i32,
+    pub next_attempt_at: i64,
+    pub refused_at: Option<OffsetDateTime>,
+    pub last_error: Option<String>,
+}
+
+/// The directory outbox at a glance, for `/metrics`.
+#[derive(Debug, Clone, Default)]
+pub struct DirectoryBacklog {
+    pub waiting: i64,
+    pub refused: i64,
+    pub oldest: Option<OffsetDateTime>,
 }
 
 /// How many people one category holds and how many of them have an account.
@@ -349,11 +408,12 @@ pub trait Store: Send + Sync + 'static {
     async fn account(&self, person_id: i64) -> Result<Option<AccountRecord>>;
 
     /// Disables a person on the help desk's word, so that no import re-enables them, with the
-    /// audit event; false (and nothing written) when the help desk had already disabled them.
+    /// audit event (and the removal of their directory passwords); false (and nothing written)
+    /// when the help desk had already disabled them.
     async fn disable_person(&self, person_id: i64, audit: &AuditEvent) -> Result<bool>;
 
-    /// Deletes the account so that the person can activate again, with the audit event; the
-    /// password history stays, so the new password cannot be a recent one. False when there
+    /// Deletes the account so that the person can activate again, with the audit event and the
+    /// removal of their directory passwords; the password history stays, so the new password cannot be a recent one. False when there
     /// was no account (nothing written).
     async fn reset_account(&self, person_id: i64, audit: &AuditEvent) -> Result<bool>;
 
@@ -365,11 +425,12 @@ pub trait Store: Send + Sync + 'static {
     async fn audit_trail(&self, query: &AuditQuery) -> Result<Vec<AuditLine>>;
 
     /// Sets a new password, appends it to the history (kept at `history_depth`), with its
-    /// audit event and, when given, a notice mail: one transaction.
+    /// audit event, its directory change and, when given, a notice mail: one transaction.
     async fn change_password(
         &self,
         person_id: i64,
         hash: &str,
+        nt_sealed: Option<&[u8]>,
         history_depth: usize,
         audit: &AuditEvent,
         mail: Option<&NewMail>,
@@ -388,6 +449,8 @@ pub trait Store: Send + Sync + 'static {
         mail: &NewMail,
     ) -> Result<()>;
 
+    /// Saves the preferences with their audit event; a changed directory visibility is queued
+    /// for the directory in the same transaction.
     async fn update_preferences(&self, person_id: i64, preferences: &Preferences, audit: &AuditEvent) -> Result<()>;
 
     /// Claims up to `limit` due mails for `lease_secs`, so that no other sender takes them.
@@ -405,15 +468,52 @@ pub trait Store: Send + Sync + 'static {
 
     /// Removes expired sessions and stale throttle counters.
     async fn delete_expired(&self, now: i64) -> Result<()>;
+
+    /// Rung after each commit that queued a directory change; `None` when the store was opened
+    /// without a directory, and then no change is queued.
+    fn directory_wake(&self) -> Option<Arc<tokio::sync::Notify>>;
+
+    /// Claims the next due directory change for `lease_secs`, so that no other worker takes it.
+    async fn claim_directory(&self, now: i64, lease_secs: i64) -> Result<Option<DirectoryJob>>;
+
+    /// The claimed version reached the directory: its row goes, unless a newer change came
+    /// meanwhile (then that one is due). True when the row went.
+    async fn directory_delivered(&self, person_id: i64, version: i64) -> Result<bool>;
+
+    /// The claimed version failed: due again at `retry_at`, or refused (kept until
+    /// `directory_retry`) when `refused_at` is given.
+    async fn directory_failed(
+        &self,
+        person_id: i64,
+        version: i64,
+        error: &str,
+        retry_at: i64,
+        refused_at: Option<OffsetDateTime>,
+    ) -> Result<()>;
+
+    /// Waiting and refused changes, oldest first (of one person when given).
+    async fn directory_queue(&self, person_id: Option<i64>) -> Result<Vec<DirectoryLine>>;
+
+    /// Makes refused changes due at `now` (of one person when given); returns how many.
+    async fn directory_retry(&self, person_id: Option<i64>, now: i64) -> Result<u64>;
+
+    async fn directory_backlog(&self) -> Result<DirectoryBacklog>;
 }
 
-/// Opens the database named by the URL, failing fast when it does not answer.
+/// Opens the database named by the URL, failing fast when it does not answer; no directory.
 pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
+    connect_with(url, false).await
+}
+
+/// Opens the database; with `directory`, password, visibility and removal changes are queued
+/// for the directory in their own transactions.
+pub async fn connect_with(url: &str, directory: bool) -> Result<Arc<dyn Store>> {
     let timeout = Duration::from_secs(5);
+    let wake = directory.then(Arc::default);
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::connect(url, timeout).await?))
+        Ok(Arc::new(SqliteStore::connect(url, timeout).await?.with_directory(wake)))
     } else {
-        Ok(Arc::new(PgStore::connect(url, timeout).await?))
+        Ok(Arc::new(PgStore::connect(url, timeout).await?.with_directory(wake)))
     }
 }
 

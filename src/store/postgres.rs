@@ -11,14 +11,16 @@ use time::{Date, OffsetDateTime};
 
 use super::sessions::{PgSessions, SessionRows};
 use super::{
-    AccountRecord, Activation, ActivationStats, AuditEvent, AuditLine, AuditQuery, INSERT_ACCOUNT, ImportWritten,
-    Lookup, NewAccount, NewMail, OutboxMail, PERSON_COLUMNS, PersonRecord, Preferences, Result, STALE_THROTTLE_SECS,
-    Store, identifier_column, import_detail,
+    AccountRecord, Activation, ActivationStats, AuditEvent, AuditLine, AuditQuery, DirectoryBacklog, DirectoryJob,
+    DirectoryLine, INSERT_ACCOUNT, ImportWritten, Lookup, NewAccount, NewMail, OutboxMail, PERSON_COLUMNS,
+    PersonRecord, Preferences, Result, STALE_THROTTLE_SECS, Store, identifier_column, import_detail,
 };
+use crate::domain::directory::Pending;
 use crate::domain::identifiers::Identifier;
 use crate::domain::import_plan::{ExistingPerson, ImportPlan, PersonUpsert};
 use crate::domain::throttle::ThrottleRule;
 use std::sync::Arc;
+use tokio::sync::Notify;
 use tower_sessions::ExpiredDeletion;
 use tower_sessions_sqlx_store::PostgresStore;
 
@@ -47,6 +49,8 @@ const UPSERT: &str = " ON CONFLICT (uid) DO UPDATE SET category = EXCLUDED.categ
 pub struct PgStore {
     pool: PgPool,
     sessions: PgSessions,
+    /// Some when changes are queued for the directory; rung after each.
+    directory: Option<Arc<Notify>>,
 }
 
 impl PgStore {
@@ -75,7 +79,12 @@ impl PgStore {
             .with_schema_name(&schema)
             .and_then(|s| s.with_table_name("tower_sessions"))
             .map_err(|e| sqlx::Error::Configuration(e.into()))?;
-        Ok(Self { sessions: PgSessions { inner: sessions, pool: pool.clone() }, pool })
+        Ok(Self { sessions: PgSessions { inner: sessions, pool: pool.clone() }, pool, directory: None })
+    }
+
+    /// Queues password, visibility and removal changes for the directory, ringing `wake`.
+    pub fn with_directory(self, wake: Option<Arc<Notify>>) -> Self {
+        Self { directory: wake, ..self }
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -102,7 +111,16 @@ impl_store!(PgStore, {
         mail: &NewMail,
     ) -> Result<Activation> {
         // The trim sees the history from before this statement: it keeps depth - 1 old hashes
-        // beside the new one.
+        // beside the new one. With a directory, the password is queued for it too ($24: its NT hash).
+        let directory = if self.directory.is_some() {
+            format!(
+                ", directory AS ({}SELECT person_id, TRUE, FALSE, FALSE, $24::bytea, $12, $23 FROM account{}) ",
+                super::directory::INSERT_DIRECTORY,
+                super::directory::MERGE_DIRECTORY
+            )
+        } else {
+            String::new()
+        };
         let sql = format!(
             "WITH account AS ({INSERT_ACCOUNT} RETURNING person_id), \
              history AS (INSERT INTO password_history (person_id, hash, created_at) \
@@ -112,10 +130,10 @@ impl_store!(PgStore, {
              audit AS (INSERT INTO audit_events (at, person_id, kind, actor, client_addr, detail) \
                SELECT $14, person_id, $15, $16, $17, $18 FROM account), \
              mail AS (INSERT INTO mail_outbox (created_at, kind, recipient, subject, body_text, next_attempt_at) \
-               SELECT $12, $19, $20, $21, $22, $23 FROM account) \
+               SELECT $12, $19, $20, $21, $22, $23 FROM account) {directory}\
              SELECT COUNT(*) FROM account"
         );
-        let inserted: i64 = bind_account!(sqlx::query_scalar(&sql), a)
+        let mut query = bind_account!(sqlx::query_scalar(&sql), a)
             .bind(history_depth as i64 - 1)
             .bind(audit.at)
             .bind(audit.kind)
@@ -126,10 +144,13 @@ impl_store!(PgStore, {
             .bind(&mail.recipient)
             .bind(&mail.subject)
             .bind(&mail.body_text)
-            .bind(a.at.unix_timestamp())
-            .fetch_one(&self.pool)
-            .await?;
+            .bind(a.at.unix_timestamp());
+        if self.directory.is_some() {
+            query = query.bind(&a.nt_sealed);
+        }
+        let inserted: i64 = query.fetch_one(&self.pool).await?;
         if inserted == 1 {
+            wake_directory!(self);
             return Ok(Activation::Activated);
         }
         // Read after the statement, so that an account another session just committed is seen.

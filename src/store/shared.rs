@@ -79,17 +79,20 @@ macro_rules! push_history {
     }};
 }
 
-/// Runs one statement and, when it changed a row, its audit event, in one transaction;
-/// `Ok(false)` and nothing written when no row changed.
-macro_rules! audited_change {
-    ($pool:expr, $query:expr, $audit:expr) => {{
-        let mut tx = $pool.begin().await?;
+/// Runs one statement and, when it changed a row, its audit event and the removal of the
+/// person's directory passwords, in one transaction; `Ok(false)` and nothing written when no
+/// row changed.
+macro_rules! audited_removal {
+    ($self:expr, $person_id:expr, $query:expr, $audit:expr) => {{
+        let mut tx = $self.pool.begin().await?;
         if $query.execute(&mut *tx).await?.rows_affected() == 0 {
             tx.rollback().await?;
             return Ok(false);
         }
         insert_audit!(&mut *tx, $audit);
+        enqueue_directory!($self, tx, $person_id, Pending::REMOVE, None::<Vec<u8>>, $audit.at);
         tx.commit().await?;
+        wake_directory!($self);
         Ok(true)
     }};
 }
@@ -200,8 +203,9 @@ macro_rules! impl_store {
     }
 
     async fn disable_person(&self, person_id: i64, audit: &AuditEvent) -> Result<bool> {
-        audited_change!(
-            self.pool,
+        audited_removal!(
+            self,
+            person_id,
             sqlx::query(
                 "UPDATE people SET status = 'disabled', disabled_by = 'helpdesk', updated_at = $2 \
                  WHERE id = $1 AND COALESCE(disabled_by, '') <> 'helpdesk'",
@@ -213,7 +217,7 @@ macro_rules! impl_store {
     }
 
     async fn reset_account(&self, person_id: i64, audit: &AuditEvent) -> Result<bool> {
-        audited_change!(self.pool, sqlx::query("DELETE FROM accounts WHERE person_id = $1").bind(person_id), audit)
+        audited_removal!(self, person_id, sqlx::query("DELETE FROM accounts WHERE person_id = $1").bind(person_id), audit)
     }
 
     async fn activation_stats(&self, since: OffsetDateTime) -> Result<ActivationStats> {
@@ -264,6 +268,7 @@ macro_rules! impl_store {
         &self,
         person_id: i64,
         hash: &str,
+        nt_sealed: Option<&[u8]>,
         history_depth: usize,
         audit: &AuditEvent,
         mail: Option<&NewMail>,
@@ -280,7 +285,10 @@ macro_rules! impl_store {
         if let Some(mail) = mail {
             insert_mail!(&mut *tx, mail, audit.at);
         }
-        Ok(tx.commit().await?)
+        enqueue_directory!(self, tx, person_id, Pending::PASSWORD, nt_sealed, audit.at);
+        tx.commit().await?;
+        wake_directory!(self);
+        Ok(())
     }
 
     async fn rehash_password(&self, person_id: i64, old_hash: &str, new_hash: &str) -> Result<()> {
@@ -320,6 +328,16 @@ macro_rules! impl_store {
 
     async fn update_preferences(&self, person_id: i64, p: &Preferences, audit: &AuditEvent) -> Result<()> {
         let mut tx = self.pool.begin().await?;
+        if self.directory.is_some() {
+            let visible: Option<bool> =
+                sqlx::query_scalar("SELECT directory_visible FROM accounts WHERE person_id = $1")
+                    .bind(person_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if visible.is_some_and(|v| v != p.directory_visible) {
+                enqueue_directory!(self, tx, person_id, Pending::VISIBILITY, None::<Vec<u8>>, audit.at);
+            }
+        }
         sqlx::query(
             "UPDATE accounts SET sms_consent = $2, phone = $3, sms_consent_at = $4, photo_consent = $5, \
                  photo_consent_at = $6, directory_visible = $7 WHERE person_id = $1",
@@ -334,7 +352,9 @@ macro_rules! impl_store {
         .execute(&mut *tx)
         .await?;
         insert_audit!(&mut *tx, audit);
-        Ok(tx.commit().await?)
+        tx.commit().await?;
+        wake_directory!(self);
+        Ok(())
     }
 
     async fn audit(&self, event: &AuditEvent) -> Result<()> {
@@ -440,6 +460,112 @@ async fn throttle_clear(&self, key: &str) -> Result<()> {
 
     fn sessions(&self) -> Arc<dyn SessionRows> {
         Arc::new(self.sessions.clone())
+    }
+
+    fn directory_wake(&self) -> Option<Arc<tokio::sync::Notify>> {
+        self.directory.clone()
+    }
+
+    async fn claim_directory(&self, now: i64, lease_secs: i64) -> Result<Option<DirectoryJob>> {
+        let claimed: Option<i64> = sqlx::query_scalar(&format!(
+            "UPDATE directory_outbox SET lease_until = $2, attempts = attempts + 1 \
+             WHERE person_id = (SELECT person_id FROM directory_outbox \
+               WHERE refused_at IS NULL AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1) \
+               ORDER BY next_attempt_at, person_id LIMIT 1 {CLAIM_LOCK}) \
+             RETURNING person_id"
+        ))
+        .bind(now)
+        .bind(now + lease_secs)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(person_id) = claimed else { return Ok(None) };
+        Ok(sqlx::query_as(super::directory::DIRECTORY_JOB)
+            .bind(person_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn directory_delivered(&self, person_id: i64, version: i64) -> Result<bool> {
+        let deleted = sqlx::query("DELETE FROM directory_outbox WHERE person_id = $1 AND version = $2")
+            .bind(person_id)
+            .bind(version)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        if deleted == 0 {
+            // A newer change came meanwhile: it is due already; let it go.
+            sqlx::query("UPDATE directory_outbox SET lease_until = NULL WHERE person_id = $1")
+                .bind(person_id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(deleted == 1)
+    }
+
+    async fn directory_failed(
+        &self,
+        person_id: i64,
+        version: i64,
+        error: &str,
+        retry_at: i64,
+        refused_at: Option<OffsetDateTime>,
+    ) -> Result<()> {
+        // A newer change keeps its own schedule: only the version tried is delayed or refused.
+        sqlx::query(
+            "UPDATE directory_outbox SET lease_until = NULL, last_error = $3, \
+               next_attempt_at = CASE WHEN version = $2 THEN $4 ELSE next_attempt_at END, \
+               refused_at = CASE WHEN version = $2 THEN $5 ELSE NULL END \
+             WHERE person_id = $1",
+        )
+        .bind(person_id)
+        .bind(version)
+        .bind(error)
+        .bind(retry_at)
+        .bind(refused_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn directory_queue(&self, person_id: Option<i64>) -> Result<Vec<DirectoryLine>> {
+        let filter = if person_id.is_some() { "WHERE o.person_id = $1" } else { "" };
+        let sql = format!(
+            "SELECT o.person_id, p.uid, p.login, o.since, o.attempts, o.next_attempt_at, o.refused_at, o.last_error \
+             FROM directory_outbox o JOIN people p ON p.id = o.person_id {filter} ORDER BY o.since, o.person_id"
+        );
+        let mut query = sqlx::query_as(&sql);
+        if let Some(id) = person_id {
+            query = query.bind(id);
+        }
+        Ok(query.fetch_all(&self.pool).await?)
+    }
+
+    async fn directory_retry(&self, person_id: Option<i64>, now: i64) -> Result<u64> {
+        let filter = if person_id.is_some() { "AND person_id = $2" } else { "" };
+        let sql = format!(
+            "UPDATE directory_outbox SET refused_at = NULL, attempts = 0, next_attempt_at = $1, last_error = NULL \
+             WHERE refused_at IS NOT NULL {filter}"
+        );
+        let mut query = sqlx::query(&sql).bind(now);
+        if let Some(id) = person_id {
+            query = query.bind(id);
+        }
+        Ok(query.execute(&self.pool).await?.rows_affected())
+    }
+
+    async fn directory_backlog(&self) -> Result<DirectoryBacklog> {
+        let (waiting, refused): (i64, i64) = sqlx::query_as(
+            "SELECT COALESCE(SUM(CASE WHEN refused_at IS NULL THEN 1 ELSE 0 END), 0), \
+                    COALESCE(SUM(CASE WHEN refused_at IS NULL THEN 0 ELSE 1 END), 0) FROM directory_outbox",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let oldest = sqlx::query_scalar(
+            "SELECT since FROM directory_outbox WHERE refused_at IS NULL ORDER BY since LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(DirectoryBacklog { waiting, refused, oldest })
     }
 
     async fn delete_expired(&self, now: i64) -> Result<()> {

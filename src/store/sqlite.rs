@@ -9,14 +9,16 @@ use time::OffsetDateTime;
 
 use super::sessions::{SessionRows, SqliteSessions};
 use super::{
-    AccountRecord, Activation, ActivationStats, AuditEvent, AuditLine, AuditQuery, INSERT_ACCOUNT, ImportWritten,
-    Lookup, NewAccount, NewMail, OutboxMail, PERSON_COLUMNS, PersonRecord, Preferences, Result, STALE_THROTTLE_SECS,
-    Store, identifier_column, import_detail,
+    AccountRecord, Activation, ActivationStats, AuditEvent, AuditLine, AuditQuery, DirectoryBacklog, DirectoryJob,
+    DirectoryLine, INSERT_ACCOUNT, ImportWritten, Lookup, NewAccount, NewMail, OutboxMail, PERSON_COLUMNS,
+    PersonRecord, Preferences, Result, STALE_THROTTLE_SECS, Store, identifier_column, import_detail,
 };
+use crate::domain::directory::Pending;
 use crate::domain::identifiers::Identifier;
 use crate::domain::import_plan::{ExistingPerson, ImportPlan};
 use crate::domain::throttle::ThrottleRule;
 use std::sync::Arc;
+use tokio::sync::Notify;
 use tower_sessions::ExpiredDeletion;
 
 /// SQLite allows 32,766 bound values per statement; twelve a row.
@@ -25,6 +27,8 @@ const IMPORT_CHUNK: usize = 2_500;
 pub struct SqliteStore {
     pool: SqlitePool,
     sessions: SqliteSessions,
+    /// Some when changes are queued for the directory; rung after each.
+    directory: Option<Arc<Notify>>,
 }
 
 impl SqliteStore {
@@ -39,7 +43,12 @@ impl SqliteStore {
         let sessions = tower_sessions_sqlx_store::SqliteStore::new(pool.clone())
             .with_table_name("tower_sessions")
             .map_err(|e| sqlx::Error::Configuration(e.into()))?;
-        Ok(Self { sessions: SqliteSessions { inner: sessions, pool: pool.clone() }, pool })
+        Ok(Self { sessions: SqliteSessions { inner: sessions, pool: pool.clone() }, pool, directory: None })
+    }
+
+    /// Queues password, visibility and removal changes for the directory, ringing `wake`.
+    pub fn with_directory(self, wake: Option<Arc<Notify>>) -> Self {
+        Self { directory: wake, ..self }
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -75,7 +84,9 @@ impl_store!(SqliteStore, {
         push_history!(tx, a.person_id, &a.password_hash, history_depth, a.at);
         insert_audit!(&mut *tx, audit);
         insert_mail!(&mut *tx, mail, a.at);
+        enqueue_directory!(self, tx, a.person_id, Pending::PASSWORD, &a.nt_sealed, a.at);
         tx.commit().await?;
+        wake_directory!(self);
         Ok(Activation::Activated)
     }
 

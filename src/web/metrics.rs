@@ -1,5 +1,5 @@
 //! `/metrics` in Prometheus text format: requests by route and status, latencies, and the
-//! portal's own counters (activations, identification failures, locks, outbox).
+//! portal's own counters (activations, identification failures, locks, outbox, directory).
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -41,6 +41,9 @@ async fn render(State(state): State<AppState>) -> Response {
     match state.store.mail_backlog().await {
         Ok(backlog) => metrics::gauge!("sesame_outbox_backlog").set(backlog as f64),
         Err(e) => tracing::warn!(error = %e, "metrics: outbox backlog unavailable"),
+    }
+    if state.config.directory.is_some() {
+        crate::directory::worker::record_backlog(state.store.as_ref()).await;
     }
     metrics::gauge!("sesame_argon2_seconds_total").set(state.hasher.time_spent().as_secs_f64());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], handle().render()).into_response()

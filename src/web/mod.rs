@@ -123,7 +123,7 @@ fn security_headers(router: Router) -> Router {
     })
 }
 
-/// Serves with the outbox worker and the clean-up task until `shutdown` completes, then
+/// Serves with the outbox workers (mail, and the directory when there is one) and the clean-up task until `shutdown` completes, then
 /// lets requests in flight and the mail being sent finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
@@ -141,6 +141,12 @@ pub async fn serve(
         wake: state.outbox.clone(),
     };
     let worker = tokio::spawn(worker.run(stopped.clone()));
+    let directory = state.config.directory.clone().map(|settings| {
+        let pace = state.config.directory_pace;
+        let sealing = state.config.sealing_key.clone();
+        let worker = crate::directory::worker::Worker::new(state.store.clone(), settings, sealing, pace);
+        tokio::spawn(worker.run(stopped.clone()))
+    });
     let cleanup = tokio::spawn(clean_up(state.store.clone(), stopped));
     let app = app(state);
     let signalled = Arc::new(Notify::new());
@@ -160,6 +166,9 @@ pub async fn serve(
     };
     let _ = stop.send(true);
     let _ = tokio::join!(worker, cleanup);
+    if let Some(directory) = directory {
+        let _ = directory.await;
+    }
     served
 }
 

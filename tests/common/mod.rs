@@ -101,7 +101,7 @@ pub fn test_config(database_url: &str) -> Config {
     config.cookie_secure = false;
     config.database_url = database_url.to_string();
     config.mail_dir = std::env::temp_dir().join(format!("sesame-mail-{}", uuid::Uuid::new_v4().simple()));
-    config.mail_pace = sesame::mail::worker::Pace {
+    config.mail_pace = sesame::outbox::Pace {
         poll: std::time::Duration::from_millis(100),
         first_backoff_secs: 1,
         max_backoff_secs: 2,

@@ -182,7 +182,9 @@ pub async fn set_password(
     let hash = state.hasher.hash(password).await.map_err(anyhow::Error::from)?;
     let mail = notice_to(state, page, person, "password_changed", client, now)?;
     let depth = state.config.password_policy.history_depth.max(1);
-    state.store.change_password(person.id, &hash, depth, &audit(kind, person, client, now), Some(&mail)).await?;
+    let nt_sealed = crate::directory::sealed_nt_hash(&state.config, person.id, password);
+    let audit = audit(kind, person, client, now);
+    state.store.change_password(person.id, &hash, nt_sealed.as_deref(), depth, &audit, Some(&mail)).await?;
     state.outbox.notify_one();
     Ok(())
 }

@@ -188,6 +188,7 @@ pub async fn submit(
         photo_consent_at: photo.at,
         rules_version: state.config.rules_version.clone(),
         at: now,
+        nt_sealed: crate::directory::sealed_nt_hash(&state.config, wizard.person.person_id, &password),
     };
     let audit = AuditEvent {
         kind: "activated",
