@@ -41,16 +41,53 @@ const PEOPLE: &str = "uid,category,given_name,family_name,birth_date,staff_numbe
 struct Slapd {
     dir: tempfile::TempDir,
     port: u16,
+    /// With TLS: the ldaps:// port (StartTLS goes through `port`).
+    tls_port: Option<u16>,
     child: Option<Child>,
+}
+
+/// A CA of the test's own and a certificate for 127.0.0.1 it signed, as PEM files in `dir`.
+fn make_certificates(dir: &Path) {
+    let openssl = |args: &str| {
+        let out = Command::new("openssl").args(args.split_whitespace()).current_dir(dir).output().expect("openssl");
+        assert!(out.status.success(), "openssl {args}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    let new_key = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
+    openssl(&format!(
+        "req -x509 {new_key} -keyout ca.key -out ca.pem -days 2 -subj /CN=Sesame-test-CA \
+         -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign"
+    ));
+    openssl(&format!("req {new_key} -keyout server.key -out server.csr -subj /CN=127.0.0.1"));
+    openssl(
+        "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile server.ext",
+    );
 }
 
 impl Slapd {
     async fn start() -> Self {
+        Self::start_with(false).await
+    }
+
+    async fn start_with(tls: bool) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir(dir.path().join("db")).expect("db dir");
         let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ldap/test.schema");
+        let tls_conf = if tls {
+            make_certificates(dir.path());
+            let d = dir.path().display();
+            format!(
+                "TLSCACertificateFile {d}/ca.pem\nTLSCertificateFile {d}/server.pem\nTLSCertificateKeyFile {d}/server.key\n"
+            )
+        } else {
+            String::new()
+        };
         let conf = format!(
-            "include /etc/ldap/schema/core.schema\n\
+            "{tls_conf}include /etc/ldap/schema/core.schema\n\
              include /etc/ldap/schema/cosine.schema\n\
              include /etc/ldap/schema/nis.schema\n\
              include /etc/ldap/schema/inetorgperson.schema\n\
@@ -72,7 +109,8 @@ impl Slapd {
             dir = dir.path().display(),
         );
         std::fs::write(dir.path().join("slapd.conf"), conf).expect("slapd.conf");
-        let mut slapd = Self { dir, port: common::free_port(), child: None };
+        let tls_port = tls.then(common::free_port);
+        let mut slapd = Self { dir, port: common::free_port(), tls_port, child: None };
         slapd.run().await;
         slapd
             .root_add(&[
@@ -104,9 +142,13 @@ impl Slapd {
     /// Starts slapd on the port, logging every operation (`-d 256`) to slapd.log.
     async fn run(&mut self) {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).expect("log");
+        let mut urls = format!("ldap://127.0.0.1:{}/", self.port);
+        if let Some(tls_port) = self.tls_port {
+            urls += &format!(" ldaps://127.0.0.1:{tls_port}/");
+        }
         let child = Command::new("/usr/sbin/slapd")
             .args(["-f", &self.dir.path().join("slapd.conf").display().to_string()])
-            .args(["-h", &format!("ldap://127.0.0.1:{}/", self.port), "-d", "256"])
+            .args(["-h", &urls, "-d", "256"])
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -485,6 +527,17 @@ async fn an_unreachable_directory_never_stops_an_activation(t: TestStore) {
     );
     eprintln!("delivered {:.1} s after slapd came back", restarted.elapsed().as_secs_f64());
     assert_eq!(slapd.modifies(ELODIE), 1, "exactly one modify");
+
+    // The worker's connection dies with a restart; the next change opens a new one.
+    slapd.stop();
+    slapd.run().await;
+    let c = signed_in(&app, GOOD_PASSWORD).await;
+    let second = "Deuxieme-Piste-Verte-2";
+    let fields = [("current_password", GOOD_PASSWORD), ("password", second), ("password_confirm", second)];
+    let (s, _, _) = post(&c, &app, "/account/password", "/account/password", &fields).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(slapd.eventually_binds(ELODIE, second, true, Duration::from_secs(90)).await, "reconnected");
+    assert_eq!(slapd.modifies(ELODIE), 2);
 }
 
 /// The variables `sesame` reads to use the test's database and directory.
@@ -582,7 +635,68 @@ async fn directory_check_says_what_works(t: TestStore) {
     assert!(out.contains("SESAME_LDAP_NT_HASH") && out.contains("SESAME_SECRET_KEY"), "{out}");
 }
 
+/// ldaps:// and StartTLS, trusting the CA of SESAME_LDAP_CA_FILE and nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_and_starttls_trust_the_configured_ca() {
+    let t = common::sqlite().await;
+    let slapd = Slapd::start_with(true).await;
+    let ca = slapd.dir.path().join("ca.pem").display().to_string();
+    let ldaps = format!("ldaps://127.0.0.1:{}", slapd.tls_port.unwrap());
+    let with = |vars: &[(&str, &str)]| {
+        let mut env = cli_env(&t, &slapd);
+        env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        sesame(&env, &["directory", "check"])
+    };
+    let (code, out) = with(&[("SESAME_LDAP_URL", &ldaps), ("SESAME_LDAP_CA_FILE", &ca)]);
+    assert_eq!(code, 0, "ldaps with the CA: {out}");
+    let (code, out) = with(&[("SESAME_LDAP_STARTTLS", "true"), ("SESAME_LDAP_CA_FILE", &ca)]);
+    assert_eq!(code, 0, "StartTLS with the CA: {out}");
+    let (code, out) = with(&[("SESAME_LDAP_URL", &ldaps)]);
+    assert_eq!(code, 1, "the system's roots do not know the test CA: {out}");
+    let (code, out) = with(&[("SESAME_LDAP_URL", &ldaps), ("SESAME_LDAP_STARTTLS", "true")]);
+    assert_eq!(code, 2, "StartTLS goes with ldap:// only: {out}");
+    assert!(out.contains("SESAME_LDAP_STARTTLS"), "{out}");
+    let (code, out) = with(&[("SESAME_LDAP_CA_FILE", "/nonexistent.pem")]);
+    assert_eq!(code, 2, "{out}");
+}
+
+/// The real binary, logging at debug level through a whole activation with NT hashes: the
+/// password, its hashes and the bind password never reach a log line; /metrics shows the directory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_logs_no_directory_secret() {
+    let t = common::sqlite().await;
+    let slapd = Slapd::start().await;
+    slapd.add_person(ELODIE, "100001", true).await;
+    let today = time::OffsetDateTime::now_utc().date();
+    import_lines(t.store.as_ref(), parse_csv(PEOPLE.as_bytes(), today).unwrap().0, "example.edu", Options::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = cli_env(&t, &slapd);
+    let mut vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    vars.push(("RUST_LOG", "debug"));
+    let (mut child, addr) = common::serve_binary(dir.path(), &vars);
+    let app = TestApp { addr, client: common::browser(), store: t.store.clone() };
+    activate(&app).await;
+    assert!(slapd.eventually_binds(ELODIE, GOOD_PASSWORD, true, SOON).await);
+    let metrics = reqwest::get(format!("http://{addr}/metrics")).await.unwrap().text().await.unwrap();
+    for name in ["sesame_directory_backlog 0", "sesame_directory_refused 0", "sesame_directory_delivered_total 1"] {
+        assert!(metrics.contains(name), "{name} in {metrics}");
+    }
+    assert!(metrics.contains("sesame_directory_delivery_seconds"), "{metrics}");
+    common::terminate(&mut child);
+    let logs = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap();
+    assert!(logs.contains("directory: change delivered"), "the test reads real logs: {logs}");
+    let person = t.store.find_by_login("elodie.leboeuf").await.unwrap().unwrap();
+    let hash = t.store.account(person.id).await.unwrap().unwrap().password_hash;
+    let salt_and_hash = hash.rsplit('$').take(2).collect::<Vec<_>>();
+    for secret in [GOOD_PASSWORD, SERVICE_PW, KEY, &nt_hash(GOOD_PASSWORD), salt_and_hash[0], salt_and_hash[1]] {
+        assert!(!logs.contains(secret), "{secret} leaked into the logs");
+    }
+}
+
 on_both_stores!(
+    waiting_changes_merge_as_the_domain_says,
     activation_password_binds_as_argon2,
     account_change_and_recovery_replace_the_directory_password,
     visibility_follows_the_preferences,
@@ -612,36 +726,7 @@ async fn two_instances_deliver_each_change_once() {
     let hash = sesame::hashing::Hasher::owasp().hash(&SecretString::from(GOOD_PASSWORD)).await.unwrap();
     for i in 0..PEOPLE_COUNT {
         let person = store.find_by_login(&format!("jean.martin{i}")).await.unwrap().unwrap();
-        let at = time::OffsetDateTime::now_utc();
-        let account = sesame::store::NewAccount {
-            person_id: person.id,
-            password_hash: hash.clone(),
-            question_id: "first_pet".into(),
-            custom_question: None,
-            answer_hash: hash.clone(),
-            phone: None,
-            sms_consent_at: at,
-            photo_consent: false,
-            photo_consent_at: at,
-            rules_version: "1".into(),
-            at,
-            nt_sealed: None,
-        };
-        let audit = sesame::store::AuditEvent {
-            kind: "activated",
-            actor: person.login.clone(),
-            person_id: Some(person.id),
-            client_addr: None,
-            detail: String::new(),
-            at,
-        };
-        let mail = sesame::store::NewMail {
-            kind: "activated",
-            recipient: person.email.clone(),
-            subject: "s".into(),
-            body_text: "b".into(),
-        };
-        store.activate(&account, 3, &audit, &mail).await.unwrap();
+        activate_in_store(store.as_ref(), &person, &hash).await;
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut workers = Vec::new();
@@ -670,4 +755,90 @@ async fn two_instances_deliver_each_change_once() {
         .filter_map(|l| l.split_whitespace().find(|w| w.starts_with("conn=")))
         .collect();
     assert_eq!(connections.len(), 2, "both instances delivered some");
+}
+
+/// An account for `person` straight through the store, as the wizard's last step writes it.
+async fn activate_in_store(store: &dyn Store, person: &sesame::store::PersonRecord, hash: &str) {
+    let at = time::OffsetDateTime::now_utc();
+    let account = sesame::store::NewAccount {
+        person_id: person.id,
+        password_hash: hash.into(),
+        question_id: "first_pet".into(),
+        custom_question: None,
+        answer_hash: hash.into(),
+        phone: None,
+        sms_consent_at: at,
+        photo_consent: false,
+        photo_consent_at: at,
+        rules_version: "1".into(),
+        at,
+        nt_sealed: None,
+    };
+    let mail = sesame::store::NewMail {
+        kind: "activated",
+        recipient: person.email.clone(),
+        subject: "s".into(),
+        body_text: "b".into(),
+    };
+    assert_eq!(
+        store.activate(&account, 3, &event(person, "activated"), &mail).await.unwrap(),
+        sesame::store::Activation::Activated
+    );
+}
+
+fn event(person: &sesame::store::PersonRecord, kind: &'static str) -> sesame::store::AuditEvent {
+    sesame::store::AuditEvent {
+        kind,
+        actor: person.login.clone(),
+        person_id: Some(person.id),
+        client_addr: None,
+        detail: String::new(),
+        at: time::OffsetDateTime::now_utc(),
+    }
+}
+
+/// The database merges waiting changes exactly as `Pending::then` does, and a delivery of an
+/// older version leaves a newer change waiting.
+async fn waiting_changes_merge_as_the_domain_says(t: TestStore) {
+    use sesame::domain::directory::Pending;
+    let today = time::OffsetDateTime::now_utc().date();
+    import_lines(t.store.as_ref(), parse_csv(PEOPLE.as_bytes(), today).unwrap().0, "example.edu", Options::default())
+        .await
+        .unwrap();
+    let store = directory_store(&t).await;
+    let person = store.find_by_login("elodie.leboeuf").await.unwrap().unwrap();
+    let claim =
+        || async { store.claim_directory(time::OffsetDateTime::now_utc().unix_timestamp(), 0).await.unwrap().unwrap() };
+    activate_in_store(store.as_ref(), &person, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA").await;
+    assert_eq!(claim().await.pending(), Pending::PASSWORD);
+    let prefs = sesame::store::Preferences {
+        phone: None,
+        sms_consent_at: time::OffsetDateTime::now_utc(),
+        photo_consent: false,
+        photo_consent_at: time::OffsetDateTime::now_utc(),
+        directory_visible: false,
+    };
+    store.update_preferences(person.id, &prefs, &event(&person, "preferences_changed")).await.unwrap();
+    let job = claim().await;
+    assert_eq!(job.pending(), Pending::PASSWORD.then(Pending::VISIBILITY));
+    assert_eq!(job.directory_visible, Some(false));
+    store.update_preferences(person.id, &prefs, &event(&person, "preferences_changed")).await.unwrap();
+    assert_eq!(claim().await.version, job.version, "the same visibility queues nothing");
+    store.reset_account(person.id, &event(&person, "helpdesk_reset")).await.unwrap();
+    let removed = claim().await;
+    assert_eq!(removed.pending(), Pending::PASSWORD.then(Pending::VISIBILITY).then(Pending::REMOVE));
+    assert_eq!(removed.password_hash, None, "no account any more");
+    assert!(
+        !store.directory_delivered(person.id, job.version).await.unwrap(),
+        "an older version keeps the newer change"
+    );
+    assert_eq!(claim().await.version, removed.version);
+    activate_in_store(store.as_ref(), &person, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA").await;
+    let again = claim().await;
+    assert_eq!(again.pending(), removed.pending().then(Pending::PASSWORD));
+    assert!(store.directory_delivered(person.id, again.version).await.unwrap());
+    assert!(store.directory_queue(None).await.unwrap().is_empty());
+    // Without a directory, nothing is queued.
+    t.store.disable_person(person.id, &event(&person, "helpdesk_disable")).await.unwrap();
+    assert!(store.directory_queue(None).await.unwrap().is_empty());
 }
