@@ -695,7 +695,51 @@ async fn serve_logs_no_directory_secret() {
     }
 }
 
+/// A worker that died after its modify and before marking the change (kill -9, a lost
+/// database): the change goes again once the claim's lease is over, by replace, so the entry
+/// ends the same and nothing is lost.
+async fn a_change_modified_but_not_marked_goes_again_harmlessly(t: TestStore) {
+    use sesame::directory::Connection;
+    use sesame::domain::directory::{Current, modifications};
+    let slapd = Slapd::start().await;
+    slapd.add_person(ELODIE, "100001", true).await;
+    let today = time::OffsetDateTime::now_utc().date();
+    import_lines(t.store.as_ref(), parse_csv(PEOPLE.as_bytes(), today).unwrap().0, "example.edu", Options::default())
+        .await
+        .unwrap();
+    let store = directory_store(&t).await;
+    let person = store.find_by_login("elodie.leboeuf").await.unwrap().unwrap();
+    let hash = sesame::hashing::Hasher::owasp().hash(&SecretString::from(GOOD_PASSWORD)).await.unwrap();
+    activate_in_store(store.as_ref(), &person, &hash).await;
+    // The first worker: claims, modifies, dies.
+    let job = store.claim_directory(time::OffsetDateTime::now_utc().unix_timestamp(), 2).await.unwrap().unwrap();
+    let mut conn = Connection::open(&settings(&slapd, false)).await.unwrap();
+    let entry = conn.find("100001").await.unwrap();
+    let current = Current {
+        password_hash: job.password_hash.as_deref(),
+        nt_hash: None,
+        directory_visible: true,
+        at: time::OffsetDateTime::now_utc(),
+    };
+    conn.modify(&entry.dn, &modifications(job.pending(), entry.classes, &current, false)).await.unwrap();
+    let before = slapd.read(ELODIE).await;
+    // The second: waits out the lease, then sends the same change again.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(Worker::new(store.clone(), settings(&slapd, false), None, quick_pace()).run(stopped));
+    let deadline = Instant::now() + SOON;
+    while !store.directory_queue(None).await.unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "never sent again");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = stop.send(true);
+    worker.await.unwrap();
+    assert_eq!(slapd.modifies(ELODIE), 2, "sent again after the lease");
+    assert_eq!(slapd.read(ELODIE).await["userPassword"], before["userPassword"], "the entry ends the same");
+    assert!(slapd.binds(ELODIE, GOOD_PASSWORD).await);
+}
+
 on_both_stores!(
+    a_change_modified_but_not_marked_goes_again_harmlessly,
     waiting_changes_merge_as_the_domain_says,
     activation_password_binds_as_argon2,
     account_change_and_recovery_replace_the_directory_password,
