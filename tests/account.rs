@@ -101,6 +101,48 @@ async fn five_wrong_answers_lock_recovery(t: TestStore) {
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "locked for the account, whatever the session");
 }
 
+async fn recovery_steps_asked_too_early_redirect_to_the_first_missing_one(t: TestStore) {
+    let app = app(&t).await;
+    activated(&app).await;
+    let c = app.new_client();
+    let expect = |path: &'static str, location: &'static str| {
+        let c = c.clone();
+        let url = app.url(path);
+        async move {
+            let res = c.get(url).send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::SEE_OTHER, "{path}");
+            assert_eq!(res.headers()["location"], location, "{path}");
+        }
+    };
+    for path in ["/recover/question", "/recover/password", "/recover/done"] {
+        expect(path, "/recover").await;
+    }
+    identify_at(&c, &app, "/recover", "staff_number", "12345", "14/07/1985").await;
+    for path in ["/recover/password", "/recover/done"] {
+        expect(path, "/recover/question").await;
+    }
+    let (s, ..) = post(&c, &app, "/recover/question", "/recover/question", &[("answer", "creme brulee")]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    expect("/recover/done", "/recover/password").await;
+}
+
+async fn recovery_answers_follow_the_answer_length_rules(t: TestStore) {
+    let app = app(&t).await;
+    activated(&app).await;
+    let c = app.new_client();
+    identify_at(&c, &app, "/recover", "staff_number", "12345", "14/07/1985").await;
+    // Too short or too long to be anyone's answer: said so, and no failure counted (five would lock).
+    for attempt in 0..6 {
+        let answer = if attempt % 2 == 0 { "ab".to_string() } else { "a".repeat(101) };
+        let (s, _, body) = post(&c, &app, "/recover/question", "/recover/question", &[("answer", &answer)]).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+        let rule = if attempt % 2 == 0 { "au moins 3 caractères" } else { "pas dépasser 100 caractères" };
+        assert!(body.contains(rule) && body.contains("answer-error"), "{body}");
+    }
+    let (s, l, _) = post(&c, &app, "/recover/question", "/recover/question", &[("answer", "Crème Brûlée")]).await;
+    assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/recover/password"));
+}
+
 async fn recovery_before_activation_leads_to_activation(t: TestStore) {
     let app = app(&t).await;
     let (s, _, body) = identify_at(&app.client, &app, "/recover", "staff_number", "777", "01/01/1990").await;
@@ -187,6 +229,17 @@ async fn unknown_login_and_wrong_password_look_the_same(t: TestStore) {
     };
     assert_eq!(strip(&a, "elodie.leboeuf"), strip(&c, "nobody.there"));
     assert_eq!(strip(&a, "elodie.leboeuf"), strip(&b, "elodie.leboeuF"));
+    // What could be no one's login or address is answered the same way.
+    let (s4, _, d) = sign_in(&app.new_client(), &app, "élodie le bœuf", "Wrong-Password-1").await;
+    assert_eq!(s4, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(strip(&a, "elodie.leboeuf"), strip(&d, "élodie le bœuf"));
+}
+
+async fn the_address_signs_in_as_the_login_does(t: TestStore) {
+    let app = app(&t).await;
+    activated(&app).await;
+    let (s, l, _) = sign_in(&app.new_client(), &app, " Elodie.LeBoeuf@Example.EDU ", GOOD_PASSWORD).await;
+    assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/account"));
 }
 
 async fn signing_in_changes_the_session_id_and_logout_ends_it(t: TestStore) {
@@ -347,6 +400,9 @@ async fn a_forged_form_gets_a_translated_403(t: TestStore) {
 }
 
 on_both_stores!(
+    the_address_signs_in_as_the_login_does,
+    recovery_steps_asked_too_early_redirect_to_the_first_missing_one,
+    recovery_answers_follow_the_answer_length_rules,
     an_idle_signed_in_session_ends,
     a_helpdesk_disable_ends_a_signed_in_session,
     a_forged_form_gets_a_translated_403,

@@ -7,6 +7,7 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 
 use super::AppState;
+use super::form::Refusal;
 use super::i18n::Locale;
 use super::page::{Page, render};
 use crate::store::StoreError;
@@ -120,7 +121,12 @@ pub fn forbidden(page: Page) -> Response {
     form_refused(StatusCode::FORBIDDEN, page, "form.expired_title", "form.expired_body")
 }
 
-/// 400 for a body that is not a readable form (bad encoding, not UTF-8).
-pub fn unreadable_form(page: Page) -> Response {
-    form_refused(StatusCode::BAD_REQUEST, page, "form.unreadable_title", "form.unreadable_body")
+/// 400 for a body the form door turned away, saying why.
+pub fn refused_form(page: Page, refusal: Refusal) -> Response {
+    let (title_key, body_key) = match refusal {
+        Refusal::Unreadable => ("form.unreadable_title", "form.unreadable_body"),
+        Refusal::Character => ("form.refused_title", "form.character_body"),
+        Refusal::TooLong => ("form.refused_title", "form.too_long_body"),
+    };
+    form_refused(StatusCode::BAD_REQUEST, page, title_key, body_key)
 }

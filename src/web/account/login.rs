@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use super::sign_in;
+use crate::domain::sign_in::SignInName;
 use crate::domain::throttle;
 use crate::web::AppState;
 use crate::web::activate::identify::{too_many, unprocessable};
@@ -37,7 +38,7 @@ pub async fn show(page: Page, session: Session) -> Result<Response, AppError> {
 #[serde(default)]
 pub struct LoginFields {
     login: String,
-    password: String,
+    password: SecretString,
 }
 
 pub async fn submit(
@@ -49,15 +50,21 @@ pub async fn submit(
 ) -> Result<Response, AppError> {
     let now = OffsetDateTime::now_utc();
     let now_s = now.unix_timestamp();
-    let account_key = throttle::sign_in_key(&fields.login);
+    // What names no account reaches neither the throttle's keys nor a query; it fails like a
+    // wrong password, at the same cost.
+    let name = SignInName::parse(&fields.login);
+    let account_key = name.as_ref().map(|n| throttle::sign_in_key(n.as_str()));
     let addr_key = format!("signin-{}", throttle::address_key(client.0));
-    for key in [&addr_key, &account_key] {
+    for key in std::iter::once(&addr_key).chain(&account_key) {
         if let Some(until) = state.store.throttle_locked_until(key, now_s).await? {
             return too_many(page, until, now_s);
         }
     }
-    let password = SecretString::from(fields.password);
-    let person = state.store.find_by_login(&fields.login).await?;
+    let password = fields.password;
+    let person = match &name {
+        Some(name) => state.store.find_by_login(name.as_str()).await?,
+        None => None,
+    };
     let account = match &person {
         Some(p) if p.is_active() => state.store.account(p.id).await?,
         _ => None,
@@ -66,7 +73,9 @@ pub async fn submit(
     let matches = state.hasher.matches_or_dummy(&password, hash).await.map_err(anyhow::Error::from)?;
     match (person, account) {
         (Some(person), Some(account)) if matches => {
-            state.store.throttle_clear(&account_key).await?;
+            if let Some(key) = &account_key {
+                state.store.throttle_clear(key).await?;
+            }
             if state.hasher.needs_rehash(&account.password_hash) {
                 let fresh = state.hasher.hash(&password).await.map_err(anyhow::Error::from)?;
                 state.store.rehash_password(person.id, &account.password_hash, &fresh).await?;
@@ -77,7 +86,8 @@ pub async fn submit(
             Ok(see_other(&page, "/account"))
         }
         _ => {
-            for (key, rule) in [(&account_key, &throttle::SIGN_IN), (&addr_key, &throttle::CLIENT_ADDRESS)] {
+            let counted = account_key.iter().map(|key| (key, &throttle::SIGN_IN));
+            for (key, rule) in counted.chain([(&addr_key, &throttle::CLIENT_ADDRESS)]) {
                 state.store.throttle_failure(key, now_s, rule).await?;
             }
             tracing::info!("sign-in failed");

@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use tower_sessions::Session;
@@ -150,9 +150,9 @@ pub async fn password_show(State(state): State<AppState>, session: Session, page
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct PasswordFields {
-    current_password: String,
-    password: String,
-    password_confirm: String,
+    current_password: SecretString,
+    password: SecretString,
+    password_confirm: SecretString,
 }
 
 /// What the strength estimator should treat as guessable for this person.
@@ -193,12 +193,12 @@ pub async fn new_password_errors(
     page: &Page,
     person: &PersonRecord,
     password: &SecretString,
-    confirm: &str,
+    confirm: &SecretString,
     errors: &mut FieldErrors,
 ) -> Result<(), AppError> {
     let words = personal_words(state, person);
     check_password(state, page, &person.login, &words, person.id, password, errors).await?;
-    if secrecy::ExposeSecret::expose_secret(password) != confirm {
+    if password.expose_secret() != confirm.expose_secret() {
         errors.add("password_confirm", page.t(crate::domain::password_policy::MISMATCH_CODE));
     }
     Ok(())
@@ -213,9 +213,8 @@ pub async fn password_submit(
 ) -> Result<Response, AppError> {
     let (person, account) = signed_in!(session, state, page);
     let mut errors = FieldErrors::default();
-    let current = SecretString::from(fields.current_password);
-    current_password_ok(&state, &page, &person, &account, &current, &mut errors).await?;
-    let password = SecretString::from(fields.password);
+    current_password_ok(&state, &page, &person, &account, &fields.current_password, &mut errors).await?;
+    let password = fields.password;
     if errors.is_empty() {
         new_password_errors(&state, &page, &person, &password, &fields.password_confirm, &mut errors).await?;
     }
@@ -258,7 +257,7 @@ pub struct QuestionFields {
     question: String,
     custom_question: String,
     answer: String,
-    current_password: String,
+    current_password: SecretString,
 }
 
 pub async fn question_submit(
@@ -279,8 +278,7 @@ pub async fn question_submit(
         .chain([person.uid.as_str(), person.login.as_str()])
         .collect();
     let answer = parse_answer(&page, &fields.answer, &personal_data(&ids, person.birth_date), &mut errors);
-    let current = SecretString::from(fields.current_password);
-    current_password_ok(&state, &page, &person, &account, &current, &mut errors).await?;
+    current_password_ok(&state, &page, &person, &account, &fields.current_password, &mut errors).await?;
     let (Some(custom), Some(answer), true) = (custom, answer, errors.is_empty()) else {
         let csrf = csrf_token(&session).await?;
         return unprocessable(&QuestionForm {

@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use tower_sessions::Session;
@@ -77,8 +77,8 @@ pub async fn show(State(state): State<AppState>, session: Session, page: Page) -
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct PasswordFields {
-    password: String,
-    password_confirm: String,
+    password: SecretString,
+    password_confirm: SecretString,
     accept_rules: String,
 }
 
@@ -108,7 +108,6 @@ pub async fn check_password(
     password: &SecretString,
     errors: &mut FieldErrors,
 ) -> Result<(), AppError> {
-    use secrecy::ExposeSecret;
     let policy = &state.config.password_policy;
     let inputs: Vec<&str> = words.iter().map(String::as_str).collect();
     let mut violations = policy.check(password.expose_secret(), &PasswordContext { login, user_inputs: &inputs });
@@ -140,7 +139,7 @@ pub async fn submit(
         Ok(entered) => entered,
         Err(response) => return Ok(response),
     };
-    let password = SecretString::from(fields.password);
+    let password = fields.password;
     let mut errors = FieldErrors::default();
     check_password(
         &state,
@@ -152,7 +151,7 @@ pub async fn submit(
         &mut errors,
     )
     .await?;
-    if secrecy::ExposeSecret::expose_secret(&password) != fields.password_confirm {
+    if password.expose_secret() != fields.password_confirm.expose_secret() {
         errors.add("password_confirm", page.t(MISMATCH_CODE));
     }
     let accepted = fields.accept_rules == "on";
@@ -234,9 +233,13 @@ pub struct Done {
     pub done: Activated,
 }
 
-pub async fn done(session: Session, page: Page) -> Result<Response, AppError> {
-    match activated(&session).await? {
-        Some(done) => render(&Done { page, progress: Progress::of(Step::Done), done }),
-        None => Ok(see_other(&page, Step::Identify.path())),
+/// The confirmation once the account exists; before, the first step not yet done.
+pub async fn done(State(state): State<AppState>, session: Session, page: Page) -> Result<Response, AppError> {
+    if let Some(done) = activated(&session).await? {
+        return render(&Done { page, progress: Progress::of(Step::Done), done });
+    }
+    match enter(&session, &state, page, Step::Done).await? {
+        Ok((wizard, page)) => Ok(see_other(&page, wizard.next_step().path())),
+        Err(response) => Ok(response),
     }
 }

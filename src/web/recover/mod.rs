@@ -23,7 +23,7 @@ use super::error::AppError;
 use super::form::{CsrfForm, FieldErrors, csrf_token, session_error};
 use super::page::{Page, render};
 use crate::domain::identifiers::IdentificationMethod;
-use crate::domain::security_answer::normalize_answer;
+use crate::domain::security_answer::SecurityAnswer;
 use crate::domain::throttle;
 use crate::store::PersonRecord;
 
@@ -162,7 +162,18 @@ pub async fn question_submit(
     let Some(account) = state.store.account(person.id).await? else {
         return Ok(see_other(&page, "/recover"));
     };
-    let answer = SecretString::from(normalize_answer(&fields.answer));
+    // An answer the rules would not have accepted cannot be the one saved: said at once,
+    // without a hash or a failure counted.
+    let answer = match SecurityAnswer::parse(&fields.answer, &[]) {
+        Ok(answer) => SecretString::from(answer.as_str().to_owned()),
+        Err(e) => {
+            let mut errors = FieldErrors::default();
+            errors.add("answer", page.t_with(e.code(), &e.params()));
+            let csrf = csrf_token(&session).await?;
+            let question = question_text(&state, &page, person.id).await?;
+            return unprocessable(&QuestionForm { page, csrf, question, errors });
+        }
+    };
     if state.hasher.matches(&answer, &account.answer_hash).await.map_err(anyhow::Error::from)? {
         state.store.throttle_clear(&key).await?;
         recovery.answered = true;
@@ -198,8 +209,8 @@ pub async fn password_show(State(state): State<AppState>, session: Session, page
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct PasswordFields {
-    password: String,
-    password_confirm: String,
+    password: SecretString,
+    password_confirm: SecretString,
 }
 
 pub async fn password_submit(
@@ -210,7 +221,7 @@ pub async fn password_submit(
     CsrfForm(fields): CsrfForm<PasswordFields>,
 ) -> Result<Response, AppError> {
     let (_, person) = entered!(session, state, page, true);
-    let password = SecretString::from(fields.password);
+    let password = fields.password;
     let mut errors = FieldErrors::default();
     new_password_errors(&state, &page, &person, &password, &fields.password_confirm, &mut errors).await?;
     if !errors.is_empty() {
@@ -230,9 +241,11 @@ struct Done {
     login: String,
 }
 
-pub async fn done(session: Session, page: Page) -> Result<Response, AppError> {
-    match session.get::<String>(RECOVERED).await.map_err(session_error)? {
-        Some(login) => render(&Done { page, login }),
-        None => Ok(see_other(&page, "/recover")),
+/// The login once the password is set; before, the first step not yet done.
+pub async fn done(State(state): State<AppState>, session: Session, page: Page) -> Result<Response, AppError> {
+    if let Some(login) = session.get::<String>(RECOVERED).await.map_err(session_error)? {
+        return render(&Done { page, login });
     }
+    entered!(session, state, page, true);
+    Ok(see_other(&page, "/recover/password"))
 }
