@@ -29,6 +29,11 @@ pub enum AppError {
     Internal(#[from] anyhow::Error),
 }
 
+/// Sessions live in the database, so a failing session store is a database that does not answer.
+pub fn session_error(e: tower_sessions::session::Error) -> AppError {
+    AppError::Sessions(e.to_string())
+}
+
 /// What the user is told of a failure; carried by the response so that `styled` can render it
 /// as a page like the others.
 #[derive(Clone)]

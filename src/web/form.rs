@@ -10,12 +10,12 @@ use serde::de::DeserializeOwned;
 use tower_sessions::Session;
 
 use super::AppState;
-use super::error::{AppError, forbidden, refused_form};
+use super::error::{AppError, forbidden, refused_form, session_error};
 use super::page::Page;
+use super::session::keys::CSRF as CSRF_KEY;
 use axum::extract::FromRequestParts;
 use serde::de::value::MapDeserializer;
 
-const CSRF_KEY: &str = "csrf";
 pub const CSRF_FIELD: &str = "csrf_token";
 
 /// The session's CSRF token, created on first use (synchronizer-token pattern: the token
@@ -30,11 +30,6 @@ pub async fn csrf_token(session: &Session) -> Result<String, AppError> {
     // (the session layer would otherwise answer a bare 500 when its own save fails).
     session.save().await.map_err(session_error)?;
     Ok(token)
-}
-
-/// Sessions live in the database, so a failing session store is a database that does not answer.
-pub fn session_error(e: tower_sessions::session::Error) -> AppError {
-    AppError::Sessions(e.to_string())
 }
 
 /// Compares without an early exit, so timing tells nothing about a near miss.

@@ -1,7 +1,17 @@
 //! The HTTP layer: one router per journey, shared middleware, and the server loop.
 
+// The journeys, each importing only the shared modules below it.
 mod account;
 mod activate;
+mod recover;
+
+// What journeys share.
+mod changes;
+mod choices;
+mod identify;
+mod new_password;
+mod respond;
+
 mod assets;
 pub mod client;
 mod error;
@@ -12,7 +22,6 @@ pub mod i18n;
 mod metrics;
 mod page;
 mod pages;
-mod recover;
 mod session;
 
 use std::future::IntoFuture;

@@ -24,14 +24,31 @@ use tower_sessions::session_store;
 use tower_sessions::{Expiry, Session, SessionManagerLayer, SessionStore, cookie::SameSite};
 
 use super::AppState;
-use super::error::AppError;
-use super::form::session_error;
+use super::error::{AppError, session_error};
 use crate::config::Config;
 use crate::store::SessionRows;
 
+/// What a session may hold, each under its own key.
+pub mod keys {
+    /// The CSRF token of the session's forms.
+    pub const CSRF: &str = "csrf";
+    /// The activation wizard in progress.
+    pub const WIZARD: &str = "activation";
+    /// What the activation's confirmation page shows.
+    pub const ACTIVATED: &str = "activation_done";
+    /// A recovery in progress.
+    pub const RECOVERY: &str = "recovery";
+    /// The login a finished recovery shows.
+    pub const RECOVERED: &str = "recovered_login";
+    /// Who is signed in.
+    pub const SIGNED_IN: &str = "signed_in";
+    /// A message for the next page of the account area.
+    pub const FLASH: &str = "flash";
+}
+
 /// Keys whose sessions are checked against the database on every request. Any key that makes
 /// a session worth more than a wizard's progress belongs here.
-const AUTHORITATIVE: [&str; 2] = [super::account::SIGNED_IN, super::recover::RECOVERY];
+const AUTHORITATIVE: [&str; 2] = [keys::SIGNED_IN, keys::RECOVERY];
 
 /// How long a replaced id still reads (from the database or any instance's cache).
 const GRACE: Duration = Duration::from_secs(30);

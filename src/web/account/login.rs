@@ -13,12 +13,11 @@ use super::sign_in;
 use crate::domain::sign_in::SignInName;
 use crate::domain::throttle;
 use crate::web::AppState;
-use crate::web::activate::identify::{too_many, unprocessable};
-use crate::web::activate::see_other;
 use crate::web::client::ClientAddr;
-use crate::web::error::AppError;
-use crate::web::form::{CsrfForm, FieldErrors, csrf_token, session_error};
+use crate::web::error::{AppError, session_error};
+use crate::web::form::{CsrfForm, FieldErrors, csrf_token};
 use crate::web::page::{Page, render};
+use crate::web::respond::{see_other, too_many, unprocessable};
 
 #[derive(Template)]
 #[template(path = "account/login.html")]

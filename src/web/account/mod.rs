@@ -1,7 +1,7 @@
 //! Signing in and out, and the signed-in person's account pages.
 
 mod login;
-pub mod pages;
+mod pages;
 
 use axum::Router;
 use axum::response::Response;
@@ -11,13 +11,11 @@ use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use super::AppState;
-use super::activate::see_other;
-use super::error::AppError;
-use super::form::session_error;
+use super::error::{AppError, session_error};
 use super::page::Page;
+use super::respond::see_other;
+use super::session::keys::SIGNED_IN;
 use crate::store::{AccountRecord, PersonRecord};
-
-pub(super) const SIGNED_IN: &str = "signed_in";
 
 pub fn router() -> Router<AppState> {
     Router::new()

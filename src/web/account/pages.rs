@@ -3,30 +3,25 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use super::require;
 use crate::domain::phone::MobileNumber;
-use crate::domain::security_answer::find_proposed_question;
 use crate::domain::throttle;
-use crate::mail::messages::{Notice, notice};
-use crate::store::{AccountRecord, AuditEvent, PersonRecord, Preferences};
+use crate::store::{AccountRecord, PersonRecord, Preferences};
 use crate::web::AppState;
-use crate::web::activate::identify::unprocessable;
-use crate::web::activate::password::{RulesView, check_password, rules_view};
-use crate::web::activate::see_other;
-use crate::web::activate::steps::{
-    parse_answer, parse_question, parse_sms, parse_yes_no, personal_data, proposed_questions,
-};
+use crate::web::changes::{audit, notice_to};
+use crate::web::choices::{asked_question, parse_answer, parse_question, parse_sms, parse_yes_no, proposed_questions};
 use crate::web::client::ClientAddr;
-use crate::web::error::AppError;
-use crate::web::form::{CsrfForm, FieldErrors, csrf_token, session_error};
+use crate::web::error::{AppError, session_error};
+use crate::web::form::{CsrfForm, FieldErrors, csrf_token};
+use crate::web::new_password::{RulesView, check_new_password, rules_view, set_password};
 use crate::web::page::{Page, render};
-
-const FLASH: &str = "flash";
+use crate::web::respond::{see_other, unprocessable};
+use crate::web::session::keys::FLASH;
 
 /// Leaves a message for the next page the person sees (the overview).
 async fn flash(session: &Session, key: &str) -> Result<(), AppError> {
@@ -40,15 +35,6 @@ macro_rules! signed_in {
             Err(response) => return Ok(response),
         }
     };
-}
-
-/// The text of a person's question, in the page's language when it is a proposed one.
-pub fn asked_question(page: &Page, account: &AccountRecord) -> String {
-    match (&account.custom_question, find_proposed_question(&account.question_id)) {
-        (Some(custom), _) => custom.clone(),
-        (None, Some(q)) => page.t(q.key),
-        (None, None) => account.question_id.clone(),
-    }
 }
 
 #[derive(Template)]
@@ -81,38 +67,6 @@ pub async fn overview(State(state): State<AppState>, session: Session, page: Pag
         phone,
         account,
     })
-}
-
-/// The notice mail of a change, in the language of the page it was made on.
-fn notice_to(
-    state: &AppState,
-    page: &Page,
-    person: &PersonRecord,
-    kind: &'static str,
-    client: ClientAddr,
-    at: OffsetDateTime,
-) -> Result<crate::store::NewMail, askama::Error> {
-    notice(&Notice {
-        kind,
-        locale: page.locale,
-        recipient: &person.email,
-        given_name: &person.given_name,
-        family_name: &person.family_name,
-        at,
-        client_addr: &client.0.to_string(),
-        institution: &state.config.institution_name,
-    })
-}
-
-fn audit(kind: &'static str, person: &PersonRecord, client: ClientAddr, at: OffsetDateTime) -> AuditEvent {
-    AuditEvent {
-        kind,
-        actor: person.login.clone(),
-        person_id: Some(person.id),
-        client_addr: Some(client.0.to_string()),
-        detail: String::new(),
-        at,
-    }
 }
 
 /// Checks the current password, counting a wrong one as a failed sign-in.
@@ -155,55 +109,6 @@ pub struct PasswordFields {
     password_confirm: SecretString,
 }
 
-/// What the strength estimator should treat as guessable for this person.
-pub fn personal_words(state: &AppState, person: &PersonRecord) -> Vec<String> {
-    let mut words = vec![
-        person.given_name.clone(),
-        person.family_name.clone(),
-        person.uid.clone(),
-        person.birth_date.year().to_string(),
-        state.config.institution_name.clone(),
-    ];
-    words.extend(personal_data(&[], person.birth_date));
-    words.extend([&person.staff_number, &person.student_number, &person.ine].into_iter().flatten().cloned());
-    words
-}
-
-/// Sets a new password after every check, with its audit event and notice mail.
-pub async fn set_password(
-    state: &AppState,
-    page: &Page,
-    person: &PersonRecord,
-    client: ClientAddr,
-    password: &SecretString,
-    kind: &'static str,
-) -> Result<(), AppError> {
-    let now = OffsetDateTime::now_utc();
-    let hash = state.hasher.hash(password).await.map_err(anyhow::Error::from)?;
-    let mail = notice_to(state, page, person, "password_changed", client, now)?;
-    let depth = state.config.password_policy.history_depth.max(1);
-    state.store.change_password(person.id, &hash, depth, &audit(kind, person, client, now), Some(&mail)).await?;
-    state.outbox.notify_one();
-    Ok(())
-}
-
-/// The policy's checks and the confirmation, for every form that sets a password.
-pub async fn new_password_errors(
-    state: &AppState,
-    page: &Page,
-    person: &PersonRecord,
-    password: &SecretString,
-    confirm: &SecretString,
-    errors: &mut FieldErrors,
-) -> Result<(), AppError> {
-    let words = personal_words(state, person);
-    check_password(state, page, &person.login, &words, person.id, password, errors).await?;
-    if password.expose_secret() != confirm.expose_secret() {
-        errors.add("password_confirm", page.t(crate::domain::password_policy::MISMATCH_CODE));
-    }
-    Ok(())
-}
-
 pub async fn password_submit(
     State(state): State<AppState>,
     session: Session,
@@ -216,7 +121,7 @@ pub async fn password_submit(
     current_password_ok(&state, &page, &person, &account, &fields.current_password, &mut errors).await?;
     let password = fields.password;
     if errors.is_empty() {
-        new_password_errors(&state, &page, &person, &password, &fields.password_confirm, &mut errors).await?;
+        check_new_password(&state, &page, &person, &password, &fields.password_confirm, &mut errors).await?;
     }
     if !errors.is_empty() {
         let csrf = csrf_token(&session).await?;
@@ -271,13 +176,7 @@ pub async fn question_submit(
     let mut errors = FieldErrors::default();
     let question_id = fields.question.trim();
     let custom = parse_question(&page, question_id, &fields.custom_question, &mut errors);
-    let ids: Vec<&str> = [&person.staff_number, &person.student_number, &person.ine]
-        .into_iter()
-        .flatten()
-        .map(String::as_str)
-        .chain([person.uid.as_str(), person.login.as_str()])
-        .collect();
-    let answer = parse_answer(&page, &fields.answer, &personal_data(&ids, person.birth_date), &mut errors);
+    let answer = parse_answer(&page, &fields.answer, &person, &mut errors);
     current_password_ok(&state, &page, &person, &account, &fields.current_password, &mut errors).await?;
     let (Some(custom), Some(answer), true) = (custom, answer, errors.is_empty()) else {
         let csrf = csrf_token(&session).await?;

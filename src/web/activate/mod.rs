@@ -1,24 +1,23 @@
 //! The activation wizard: identify, question joker, SMS, photo, password, done.
 
-pub mod identify;
-pub mod password;
-pub mod steps;
+mod identify;
+mod password;
+mod steps;
 
 use askama::Template;
 use axum::Router;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::get;
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use super::AppState;
-use super::error::AppError;
-use super::form::session_error;
+use super::error::{AppError, session_error};
 use super::page::{Page, render};
+use super::respond::see_other;
+use super::session::keys::{ACTIVATED, WIZARD};
 use crate::domain::activation::{Activated, Step, Wizard};
-
-const WIZARD: &str = "activation";
-const ACTIVATED: &str = "activation_done";
+use crate::store::PersonRecord;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -31,11 +30,6 @@ pub fn router() -> Router<AppState> {
         .route("/activate/done", get(password::done))
 }
 
-/// 303 to a page of ours (never to a user-supplied target).
-pub fn see_other(page: &Page, path: &str) -> Response {
-    Redirect::to(&page.url(path)).into_response()
-}
-
 #[derive(Template)]
 #[template(path = "activate/expired.html")]
 struct Expired {
@@ -44,7 +38,7 @@ struct Expired {
 
 /// The wizard of this session when it may show `step`; otherwise the answer to give instead:
 /// a 303 to the first step not done, or the page saying the wizard expired.
-pub async fn enter(
+async fn enter(
     session: &Session,
     state: &AppState,
     page: Page,
@@ -70,32 +64,26 @@ pub async fn enter(
     Ok(Ok((wizard, page)))
 }
 
-pub async fn save(session: &Session, wizard: &Wizard) -> Result<(), AppError> {
+/// The person the wizard is about, as the store knows them now (for the rules that need every
+/// identifier); `None` when the store no longer does.
+async fn person(state: &AppState, wizard: &Wizard) -> Result<Option<PersonRecord>, AppError> {
+    Ok(state.store.person(wizard.person.person_id).await?)
+}
+
+async fn save(session: &Session, wizard: &Wizard) -> Result<(), AppError> {
     session.insert(WIZARD, wizard).await.map_err(session_error)
 }
 
 /// Ends the wizard and keeps what the confirmation page shows.
-pub async fn finish(session: &Session, activated: &Activated) -> Result<(), AppError> {
+async fn finish(session: &Session, activated: &Activated) -> Result<(), AppError> {
     session.remove::<Wizard>(WIZARD).await.map_err(session_error)?;
     session.insert(ACTIVATED, activated).await.map_err(session_error)
 }
 
-pub async fn activated(session: &Session) -> Result<Option<Activated>, AppError> {
+async fn activated(session: &Session) -> Result<Option<Activated>, AppError> {
     session.get::<Activated>(ACTIVATED).await.map_err(session_error)
 }
 
-pub async fn forget_wizard(session: &Session) -> Result<(), AppError> {
+async fn forget_wizard(session: &Session) -> Result<(), AppError> {
     session.remove::<Wizard>(WIZARD).await.map_err(session_error).map(drop)
-}
-
-/// The progress bar of a step, as the templates show it.
-pub struct Progress {
-    pub percent: u8,
-    pub previous: Option<&'static str>,
-}
-
-impl Progress {
-    pub fn of(step: Step) -> Self {
-        Self { percent: step.progress(), previous: step.previous().map(Step::path) }
-    }
 }

@@ -8,23 +8,16 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
-use super::identify::unprocessable;
-use super::{Progress, enter, save, see_other};
-use crate::domain::activation::{PhotoChoice, QuestionChoice, SmsChoice, Step, Wizard};
-use crate::domain::birth_date::BirthDate;
-use crate::domain::phone::MobileNumber;
-use crate::domain::security_answer::{
-    CUSTOM_QUESTION_ID, SecurityAnswer, SecurityQuestion, default_questions, find_proposed_question,
-};
+use super::{enter, forget_wizard, person, save};
+use crate::domain::activation::{PhotoChoice, QuestionChoice, SmsChoice, Step};
+use crate::domain::security_answer::SecurityAnswer;
 use crate::web::AppState;
+use crate::web::choices::{parse_answer, parse_question, parse_sms, parse_yes_no, proposed_questions};
 use crate::web::error::AppError;
 use crate::web::form::{CsrfForm, FieldErrors, csrf_token};
+use crate::web::identify::Progress;
 use crate::web::page::{Page, render};
-
-/// The proposed questions as (id, text) in the page's language.
-pub fn proposed_questions(page: &Page) -> Vec<(&'static str, String)> {
-    default_questions().into_iter().map(|q| (q.id, page.t(q.key))).collect()
-}
+use crate::web::respond::{see_other, unprocessable};
 
 #[derive(Template)]
 #[template(path = "activate/question.html")]
@@ -80,47 +73,6 @@ enum Answer {
     Kept(String),
 }
 
-/// Personal data the answer may not be: what someone who knows the person's papers knows.
-pub fn personal_data(identifiers: &[&str], birth_date: time::Date) -> Vec<String> {
-    let born = BirthDate::from_date(birth_date);
-    identifiers.iter().map(|s| s.to_string()).chain([born.to_french(), born.to_iso()]).collect()
-}
-
-fn forbidden_answers(wizard: &Wizard) -> Vec<String> {
-    let p = &wizard.person;
-    personal_data(&[&p.identifier, &p.uid, &p.login], p.birth_date)
-}
-
-/// A proposed question's id, or `custom` with the person's own wording: `Some(custom text)`.
-pub fn parse_question(
-    page: &Page,
-    question_id: &str,
-    custom_question: &str,
-    errors: &mut FieldErrors,
-) -> Option<Option<String>> {
-    if question_id == CUSTOM_QUESTION_ID {
-        SecurityQuestion::parse(custom_question)
-            .map(|q| Some(q.as_str().to_string()))
-            .map_err(|e| errors.add("custom_question", page.t_with(e.code(), &e.params())))
-            .ok()
-    } else if find_proposed_question(question_id).is_some() {
-        Some(None)
-    } else {
-        errors.add("question", page.t("question.choose"));
-        None
-    }
-}
-
-pub fn parse_answer(
-    page: &Page,
-    answer: &str,
-    forbidden: &[String],
-    errors: &mut FieldErrors,
-) -> Option<SecurityAnswer> {
-    let forbidden: Vec<&str> = forbidden.iter().map(String::as_str).collect();
-    SecurityAnswer::parse(answer, &forbidden).map_err(|e| errors.add("answer", page.t_with(e.code(), &e.params()))).ok()
-}
-
 pub async fn question_submit(
     State(state): State<AppState>,
     session: Session,
@@ -142,7 +94,13 @@ pub async fn question_submit(
     });
     let answer = match kept {
         Some(q) => Some(Answer::Kept(q.answer_hash.clone())),
-        None => parse_answer(&page, &fields.answer, &forbidden_answers(&wizard), &mut errors).map(Answer::New),
+        None => {
+            let Some(person) = person(&state, &wizard).await? else {
+                forget_wizard(&session).await?;
+                return Ok(see_other(&page, Step::Identify.path()));
+            };
+            parse_answer(&page, &fields.answer, &person, &mut errors).map(Answer::New)
+        }
     };
     let (Some(custom_question), Some(answer)) = (custom, answer) else {
         let csrf = csrf_token(&session).await?;
@@ -207,21 +165,6 @@ pub struct SmsFields {
     phone: String,
 }
 
-/// Yes with a valid mobile number, or no; the same rules in activation and preferences.
-pub fn parse_sms(page: &Page, consent: &str, phone: &str, errors: &mut FieldErrors) -> Option<Option<String>> {
-    match consent {
-        "yes" => MobileNumber::parse(phone)
-            .map(|m| Some(m.as_e164().to_string()))
-            .map_err(|e| errors.add("phone", page.t(e.code())))
-            .ok(),
-        "no" => Some(None),
-        _ => {
-            errors.add("sms_consent", page.t("sms.choose"));
-            None
-        }
-    }
-}
-
 pub async fn sms_submit(
     State(state): State<AppState>,
     session: Session,
@@ -283,18 +226,6 @@ pub async fn photo_show(State(state): State<AppState>, session: Session, page: P
 #[serde(default)]
 pub struct PhotoFields {
     photo_consent: String,
-}
-
-/// "yes" or "no"; anything else is a question left unanswered.
-pub fn parse_yes_no(page: &Page, field: &'static str, value: &str, errors: &mut FieldErrors) -> Option<bool> {
-    match value {
-        "yes" => Some(true),
-        "no" => Some(false),
-        _ => {
-            errors.add(field, page.t("form.choose_yes_no"));
-            None
-        }
-    }
 }
 
 pub async fn photo_submit(

@@ -12,23 +12,18 @@ use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use super::AppState;
-use super::account::pages::{asked_question, new_password_errors, set_password};
-use super::activate::identify::{
-    Choose, Disabled, Identification, IdentifyFields, MethodQuery, empty_form, identify, too_many, unprocessable,
-};
-use super::activate::password::{RulesView, rules_view};
-use super::activate::see_other;
+use super::choices::asked_question;
 use super::client::ClientAddr;
-use super::error::AppError;
-use super::form::{CsrfForm, FieldErrors, csrf_token, session_error};
+use super::error::{AppError, session_error};
+use super::form::{CsrfForm, FieldErrors, csrf_token};
+use super::identify::{Identification, IdentifyFields, Journey, MethodQuery, choose, disabled, empty_form, identify};
+use super::new_password::{RulesView, check_new_password, rules_view, set_password};
 use super::page::{Page, render};
-use crate::domain::identifiers::IdentificationMethod;
+use super::respond::{see_other, too_many, unprocessable};
+use super::session::keys::{RECOVERED, RECOVERY};
 use crate::domain::security_answer::SecurityAnswer;
 use crate::domain::throttle;
 use crate::store::PersonRecord;
-
-pub(super) const RECOVERY: &str = "recovery";
-const RECOVERED: &str = "recovered_login";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -48,10 +43,8 @@ struct Recovery {
 
 pub async fn start(page: Page, session: Session, Query(query): Query<MethodQuery>) -> Result<Response, AppError> {
     match query.method() {
-        Some(method) => empty_form(page, &session, "/recover", method).await,
-        None => {
-            render(&Choose { page, methods: IdentificationMethod::ALL, target: "/recover", title_key: "recover.title" })
-        }
+        Some(method) => empty_form(page, &session, Journey::Recovery, method).await,
+        None => choose(page, Journey::Recovery),
     }
 }
 
@@ -68,13 +61,14 @@ pub async fn submit(
     page: Page,
     CsrfForm(fields): CsrfForm<IdentifyFields>,
 ) -> Result<Response, AppError> {
-    let (person, has_account) = match identify(&state, &session, client, page.clone(), "/recover", fields).await? {
-        Identification::Person { person, has_account, .. } => (person, has_account),
-        Identification::Refused(response) => return Ok(response),
-    };
+    let (person, has_account) =
+        match identify(&state, &session, client, page.clone(), Journey::Recovery, fields).await? {
+            Identification::Person { person, has_account, .. } => (person, has_account),
+            Identification::Refused(response) => return Ok(response),
+        };
     session.remove::<Recovery>(RECOVERY).await.map_err(session_error)?;
     if !person.is_active() {
-        return render(&Disabled { page });
+        return disabled(page);
     }
     if !has_account {
         return render(&NotActivated { page });
@@ -223,7 +217,7 @@ pub async fn password_submit(
     let (_, person) = entered!(session, state, page, true);
     let password = fields.password;
     let mut errors = FieldErrors::default();
-    new_password_errors(&state, &page, &person, &password, &fields.password_confirm, &mut errors).await?;
+    check_new_password(&state, &page, &person, &password, &fields.password_confirm, &mut errors).await?;
     if !errors.is_empty() {
         let csrf = csrf_token(&session).await?;
         return unprocessable(&PasswordForm { rules: rules_view(&state, &page), page, csrf, errors });
