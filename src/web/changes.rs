@@ -4,7 +4,7 @@ use time::OffsetDateTime;
 
 use super::AppState;
 use super::client::ClientAddr;
-use super::page::Page;
+use super::page_context::Page;
 use crate::mail::messages::{Notice, notice};
 use crate::store::{AuditEvent, NewMail, PersonRecord};
 

@@ -2,7 +2,7 @@
 //! the one list of answers a person may not choose.
 
 use super::form::FieldErrors;
-use super::page::Page;
+use super::page_context::Page;
 use crate::domain::birth_date::BirthDate;
 use crate::domain::phone::MobileNumber;
 use crate::domain::security_answer::{

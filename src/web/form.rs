@@ -1,35 +1,51 @@
 //! The one door of every form: the body decoded strictly, its CSRF token checked against the
 //! session's and every field judged, before any handler runs; then errors by field.
 
-use axum::extract::{FromRef, FromRequest, Request};
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rand::Rng;
 use rand::distributions::Alphanumeric;
 use serde::de::DeserializeOwned;
+use serde::de::value::MapDeserializer;
 use tower_sessions::Session;
 
 use super::AppState;
-use super::error::{AppError, forbidden, refused_form, session_error};
-use super::page::Page;
+use super::error::AppError;
+use super::page_context::Page;
+use super::respond::render_with;
 use super::session::keys::CSRF as CSRF_KEY;
-use axum::extract::FromRequestParts;
-use serde::de::value::MapDeserializer;
 
 pub const CSRF_FIELD: &str = "csrf_token";
 
 /// The session's CSRF token, created on first use (synchronizer-token pattern: the token
 /// lives server-side in the session, so no second cookie is needed).
 pub async fn csrf_token(session: &Session) -> Result<String, AppError> {
-    if let Some(token) = session.get::<String>(CSRF_KEY).await.map_err(session_error)? {
+    if let Some(token) = session.get::<String>(CSRF_KEY).await? {
         return Ok(token);
     }
     let token: String = rand::thread_rng().sample_iter(&Alphanumeric).take(43).map(char::from).collect();
-    session.insert(CSRF_KEY, &token).await.map_err(session_error)?;
+    session.insert(CSRF_KEY, &token).await?;
     // Saved now rather than after the handler, so that a database outage shows as our 503 page
     // (the session layer would otherwise answer a bare 500 when its own save fails).
-    session.save().await.map_err(session_error)?;
+    session.save().await?;
     Ok(token)
+}
+
+/// The session's CSRF token, for a page that shows a form. Put it after the extractor of the
+/// journey's state, so that a page that redirects starts no session.
+pub struct Csrf(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Csrf {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
+        csrf_token(&session).await.map(Csrf).map_err(IntoResponse::into_response)
+    }
 }
 
 /// Compares without an early exit, so timing tells nothing about a near miss.
@@ -37,24 +53,31 @@ fn same_token(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// A form body that passed the door: 400 when it cannot be read or a field holds what no person
-/// types, 403 without the session's CSRF token. Fields are read leniently (every field
-/// defaults), so that a missing or odd field becomes a message next to it rather than a rejection.
-pub struct CsrfForm<T>(pub T);
+/// A form body that passed the door, then `J`, the state of the journey the form belongs to
+/// (`()` for none): 400 when the body cannot be read or a field holds what no person types,
+/// 403 without the session's CSRF token, then `J`'s own answer (a redirect) when the journey is
+/// not where the form needs it. Fields are read leniently (every field defaults), so that a
+/// missing or odd field becomes a message next to it rather than a rejection. Carries the
+/// token, for the form shown again.
+pub struct CsrfForm<T, J = ()> {
+    pub fields: T,
+    pub csrf: String,
+    pub journey: J,
+}
 
-impl<S, T> FromRequest<S> for CsrfForm<T>
+impl<S, T, J> FromRequest<S> for CsrfForm<T, J>
 where
     S: Send + Sync,
     AppState: FromRef<S>,
-    T: DeserializeOwned,
+    T: DeserializeOwned + Send,
+    J: FromRequestParts<S>,
+    J::Rejection: IntoResponse,
 {
     type Rejection = Response;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = request.into_parts();
-        let session = <Session as axum::extract::FromRequestParts<S>>::from_request_parts(&mut parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
+        let session = Session::from_request_parts(&mut parts, state).await.map_err(IntoResponse::into_response)?;
         let Ok(page) = Page::from_request_parts(&mut parts, state).await;
         let is_form = parts
             .headers
@@ -64,22 +87,22 @@ where
         if !is_form {
             return Err(StatusCode::UNSUPPORTED_MEDIA_TYPE.into_response());
         }
-        let bytes = axum::body::Bytes::from_request(Request::from_parts(parts, body), state)
-            .await
-            .map_err(IntoResponse::into_response)?;
+        // The body alone: the parts stay for the journey's extractor.
+        let bytes = Bytes::from_request(Request::new(body), state).await.map_err(IntoResponse::into_response)?;
         let fields = decode(&bytes).map_err(|refusal| refused_form(page.clone(), refusal))?;
         let submitted = fields.iter().find(|(name, _)| name == CSRF_FIELD).map(|(_, value)| value.as_str());
-        let expected = session.get::<String>(CSRF_KEY).await.map_err(|e| session_error(e).into_response())?;
-        match (submitted, expected) {
-            (Some(s), Some(e)) if same_token(s, &e) => {}
+        let expected = session.get::<String>(CSRF_KEY).await.map_err(|e| AppError::from(e).into_response())?;
+        let csrf = match (submitted, expected) {
+            (Some(s), Some(e)) if same_token(s, &e) => e,
             _ => return Err(forbidden(page)),
-        }
+        };
         if let Err(refusal) = fields.iter().try_for_each(|(name, value)| judge(name, value)) {
             return Err(refused_form(page, refusal));
         }
-        T::deserialize(MapDeserializer::<_, serde::de::value::Error>::new(fields.into_iter()))
-            .map(CsrfForm)
-            .map_err(|_| refused_form(page, Refusal::Unreadable))
+        let fields = T::deserialize(MapDeserializer::<_, serde::de::value::Error>::new(fields.into_iter()))
+            .map_err(|_| refused_form(page, Refusal::Unreadable))?;
+        let journey = J::from_request_parts(&mut parts, state).await.map_err(IntoResponse::into_response)?;
+        Ok(CsrfForm { fields, csrf, journey })
     }
 }
 
@@ -134,6 +157,34 @@ fn decode_part(raw: &[u8]) -> Result<String, Refusal> {
         });
     }
     String::from_utf8(out).map_err(|_| Refusal::Unreadable)
+}
+
+#[derive(Template)]
+#[template(path = "form_refused.html")]
+struct FormRefused {
+    page: Page,
+    title_key: &'static str,
+    body_key: &'static str,
+}
+
+fn form_refused(status: StatusCode, page: Page, title_key: &'static str, body_key: &'static str) -> Response {
+    render_with(status, &FormRefused { page, title_key, body_key }).unwrap_or_else(IntoResponse::into_response)
+}
+
+/// 403 for a form without its session's CSRF token (often a form left open until the
+/// session expired, or opened in another browser).
+fn forbidden(page: Page) -> Response {
+    form_refused(StatusCode::FORBIDDEN, page, "form.expired_title", "form.expired_body")
+}
+
+/// 400 for a body the door turned away, saying why.
+fn refused_form(page: Page, refusal: Refusal) -> Response {
+    let (title_key, body_key) = match refusal {
+        Refusal::Unreadable => ("form.unreadable_title", "form.unreadable_body"),
+        Refusal::Character => ("form.refused_title", "form.character_body"),
+        Refusal::TooLong => ("form.refused_title", "form.too_long_body"),
+    };
+    form_refused(StatusCode::BAD_REQUEST, page, title_key, body_key)
 }
 
 /// The same judgement for every field of every form, its name included.

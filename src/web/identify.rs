@@ -5,14 +5,14 @@ use askama::Template;
 use axum::response::Response;
 use serde::Deserialize;
 use time::OffsetDateTime;
-use tower_sessions::Session;
 
 use super::AppState;
 use super::client::ClientAddr;
 use super::error::AppError;
-use super::form::{FieldErrors, csrf_token};
-use super::page::{Page, render};
-use super::respond::{see_other, too_many, unprocessable};
+use super::form::FieldErrors;
+use super::page_context::Page;
+use super::respond::{render, see_other, too_many, unprocessable};
+use super::routes::{ACTIVATE_IDENTIFY, RECOVER};
 use crate::domain::activation::Step;
 use crate::domain::birth_date::BirthDate;
 use crate::domain::identifiers::{IdentificationMethod, Identifier};
@@ -30,16 +30,16 @@ impl Journey {
     /// The page to choose a method on.
     pub fn start(self) -> &'static str {
         match self {
-            Self::Activation => "/activate",
-            Self::Recovery => "/recover",
+            Self::Activation => Step::Identify.path(),
+            Self::Recovery => RECOVER,
         }
     }
 
     /// Where the identification form is and posts to.
     pub fn form(self) -> &'static str {
         match self {
-            Self::Activation => "/activate/identify",
-            Self::Recovery => "/recover",
+            Self::Activation => ACTIVATE_IDENTIFY,
+            Self::Recovery => RECOVER,
         }
     }
 
@@ -133,13 +133,12 @@ impl MethodQuery {
 }
 
 /// The identification form of a journey, empty.
-pub async fn empty_form(
+pub fn empty_form(
     page: Page,
-    session: &Session,
+    csrf: String,
     journey: Journey,
     method: IdentificationMethod,
 ) -> Result<Response, AppError> {
-    let csrf = csrf_token(session).await?;
     render(&IdentifyForm {
         page,
         action: journey.form(),
@@ -175,7 +174,7 @@ pub enum Identification {
 /// and for a wrong birth date.
 pub async fn identify(
     state: &AppState,
-    session: &Session,
+    csrf: String,
     client: ClientAddr,
     page: Page,
     journey: Journey,
@@ -198,7 +197,7 @@ pub async fn identify(
         Identifier::parse(method, &fields.identifier).map_err(|e| errors.add("identifier", page.t(e.code()))).ok();
     let birth_date =
         BirthDate::parse(&fields.birth_date, now.date()).map_err(|e| errors.add("birth_date", page.t(e.code()))).ok();
-    let form = |page: Page, errors: FieldErrors, csrf: String| IdentifyForm {
+    let form = |page: Page, errors: FieldErrors| IdentifyForm {
         page,
         action: journey.form(),
         method,
@@ -212,8 +211,7 @@ pub async fn identify(
         if let Some(until) = address_locked().await? {
             return Ok(Identification::Refused(too_many(page, until, now_s)?));
         }
-        let csrf = csrf_token(session).await?;
-        return Ok(Identification::Refused(unprocessable(&form(page, errors, csrf))?));
+        return Ok(Identification::Refused(unprocessable(&form(page, errors))?));
     };
 
     let key = throttle::identifier_key(&identifier);
@@ -236,8 +234,7 @@ pub async fn identify(
             }
             let mut errors = FieldErrors::default();
             errors.add("identifier", page.t("identify.no_match"));
-            let csrf = csrf_token(session).await?;
-            Ok(Identification::Refused(unprocessable(&form(page, errors, csrf))?))
+            Ok(Identification::Refused(unprocessable(&form(page, errors))?))
         }
     }
 }

@@ -9,8 +9,8 @@ mod recover;
 mod changes;
 mod choices;
 mod identify;
+mod journey;
 mod new_password;
-mod respond;
 
 mod assets;
 pub mod client;
@@ -20,8 +20,10 @@ mod health;
 mod home;
 pub mod i18n;
 mod metrics;
-mod page;
-mod pages;
+mod page_context;
+mod respond;
+mod routes;
+mod rules_and_help;
 mod session;
 
 use std::future::IntoFuture;
@@ -73,14 +75,14 @@ pub fn app(state: AppState) -> Router {
     let sessions = session::layer(&state.config, state.store.sessions());
     let routes = Router::new()
         .merge(home::router())
-        .merge(pages::router())
+        .merge(rules_and_help::router())
         .merge(activate::router())
         .merge(recover::router())
         .merge(account::router())
         .merge(metrics::router())
         .merge(health::router())
         .merge(assets::router())
-        .fallback(error::not_found)
+        .fallback(respond::not_found)
         .layer(axum::middleware::from_fn(session::renew_changed))
         .layer(axum::middleware::from_fn_with_state(state.clone(), error::styled))
         .layer(axum::middleware::from_fn_with_state(state.clone(), i18n::negotiate))

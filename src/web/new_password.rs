@@ -9,7 +9,7 @@ use super::changes::{audit, notice_to};
 use super::client::ClientAddr;
 use super::error::AppError;
 use super::form::FieldErrors;
-use super::page::Page;
+use super::page_context::Page;
 use crate::domain::birth_date::BirthDate;
 use crate::domain::password_policy::{MISMATCH_CODE, PasswordContext, Violation};
 use crate::store::PersonRecord;
@@ -77,7 +77,7 @@ pub async fn check_new_password(
     let mut violations = policy.check(password.expose_secret(), &context);
     if violations.is_empty() && policy.history_depth > 0 {
         let history = state.store.password_history(person.id, policy.history_depth).await?;
-        if state.hasher.matches_any(password, history).await.map_err(anyhow::Error::from)? {
+        if state.hasher.matches_any(password, history).await? {
             violations.push(Violation::ReusedRecent { depth: policy.history_depth });
         }
     }
@@ -111,7 +111,7 @@ pub async fn set_password(
     kind: &'static str,
 ) -> Result<(), AppError> {
     let now = OffsetDateTime::now_utc();
-    let hash = state.hasher.hash(password).await.map_err(anyhow::Error::from)?;
+    let hash = state.hasher.hash(password).await?;
     let mail = notice_to(state, page, person, "password_changed", client, now)?;
     let event = audit(kind, person, client, now);
     state.store.change_password(person.id, &hash, history_depth(state), &event, Some(&mail)).await?;

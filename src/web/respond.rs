@@ -1,13 +1,25 @@
-//! The answers every journey gives the same way: 303 to a page of ours, 422 with the form again,
-//! 429 with when to come back.
+//! The answers every page gives the same way: a rendered page, 303 to a page of ours, 422 with
+//! the form again, 429 with when to come back, 404.
 
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use super::error::AppError;
-use super::page::{Page, render};
+use super::page_context::Page;
 use crate::domain::throttle;
+
+/// Renders a template; a failure is an error like any other, logged and shown calmly.
+pub fn render(template: &impl Template) -> Result<Response, AppError> {
+    Ok(Html(template.render()?).into_response())
+}
+
+/// A status of ours with a rendered page.
+pub fn render_with(status: StatusCode, template: &impl Template) -> Result<Response, AppError> {
+    let mut response = render(template)?;
+    *response.status_mut() = status;
+    Ok(response)
+}
 
 /// 303 to a page of ours (never to a user-supplied target).
 pub fn see_other(page: &Page, path: &str) -> Response {
@@ -16,9 +28,7 @@ pub fn see_other(page: &Page, path: &str) -> Response {
 
 /// 422 with the form again.
 pub fn unprocessable(template: &impl Template) -> Result<Response, AppError> {
-    let mut response = render(template)?;
-    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    Ok(response)
+    render_with(StatusCode::UNPROCESSABLE_ENTITY, template)
 }
 
 #[derive(Template)]
@@ -31,8 +41,17 @@ struct TooMany {
 /// 429 with `Retry-After` and a page that says when to come back.
 pub fn too_many(page: Page, locked_until: i64, now: i64) -> Result<Response, AppError> {
     let seconds = throttle::retry_after(locked_until, now);
-    let mut response = render(&TooMany { page, minutes: (seconds + 59) / 60 })?;
-    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    let mut response = render_with(StatusCode::TOO_MANY_REQUESTS, &TooMany { page, minutes: (seconds + 59) / 60 })?;
     response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     Ok(response)
+}
+
+#[derive(Template)]
+#[template(path = "not_found.html")]
+struct NotFound {
+    page: Page,
+}
+
+pub async fn not_found(page: Page) -> Result<Response, AppError> {
+    render_with(StatusCode::NOT_FOUND, &NotFound { page })
 }

@@ -24,7 +24,7 @@ use tower_sessions::session_store;
 use tower_sessions::{Expiry, Session, SessionManagerLayer, SessionStore, cookie::SameSite};
 
 use super::AppState;
-use super::error::{AppError, session_error};
+use super::error::AppError;
 use crate::config::Config;
 use crate::store::SessionRows;
 
@@ -185,22 +185,25 @@ pub async fn renew_changed(session: Session, request: Request, next: Next) -> Re
         && !held
         && !authoritative(&session).await?
     {
-        RENEWING.scope((), session.cycle_id()).await.map_err(session_error)?;
+        new_id(&session).await?;
     }
     Ok(response)
 }
 
-/// A new id for this session, against fixation: whoever planted the old one is left with what
-/// it held. Unless that was a sign-in or a recovery, the old id is retired like a renewal's
+/// A new id for this session (the one way ids change), against fixation: whoever planted the
+/// old one is left with what it held. Unless that was a sign-in or a recovery, the old id is retired like a renewal's
 /// (its row retired in the statement that writes the new one) instead of deleted apart.
 pub async fn new_id(session: &Session) -> Result<(), AppError> {
-    if authoritative(session).await? { session.cycle_id().await } else { RENEWING.scope((), session.cycle_id()).await }
-        .map_err(session_error)
+    Ok(if authoritative(session).await? {
+        session.cycle_id().await
+    } else {
+        RENEWING.scope((), session.cycle_id()).await
+    }?)
 }
 
 async fn authoritative(session: &Session) -> Result<bool, AppError> {
     for key in AUTHORITATIVE {
-        if session.get_value(key).await.map_err(session_error)?.is_some() {
+        if session.get_value(key).await?.is_some() {
             return Ok(true);
         }
     }

@@ -14,10 +14,11 @@ use crate::domain::sign_in::SignInName;
 use crate::domain::throttle;
 use crate::web::AppState;
 use crate::web::client::ClientAddr;
-use crate::web::error::{AppError, session_error};
-use crate::web::form::{CsrfForm, FieldErrors, csrf_token};
-use crate::web::page::{Page, render};
-use crate::web::respond::{see_other, too_many, unprocessable};
+use crate::web::error::AppError;
+use crate::web::form::{Csrf, CsrfForm, FieldErrors};
+use crate::web::page_context::Page;
+use crate::web::respond::{render, see_other, too_many, unprocessable};
+use crate::web::routes::{ACCOUNT, HOME};
 
 #[derive(Template)]
 #[template(path = "account/login.html")]
@@ -28,8 +29,7 @@ struct LoginForm {
     errors: FieldErrors,
 }
 
-pub async fn show(page: Page, session: Session) -> Result<Response, AppError> {
-    let csrf = csrf_token(&session).await?;
+pub async fn show(page: Page, Csrf(csrf): Csrf) -> Result<Response, AppError> {
     render(&LoginForm { page, csrf, login: String::new(), errors: FieldErrors::default() })
 }
 
@@ -45,7 +45,7 @@ pub async fn submit(
     session: Session,
     client: ClientAddr,
     page: Page,
-    CsrfForm(fields): CsrfForm<LoginFields>,
+    CsrfForm { fields, csrf, .. }: CsrfForm<LoginFields>,
 ) -> Result<Response, AppError> {
     let now = OffsetDateTime::now_utc();
     let now_s = now.unix_timestamp();
@@ -69,20 +69,20 @@ pub async fn submit(
         _ => None,
     };
     let hash = account.as_ref().map(|a| a.password_hash.as_str());
-    let matches = state.hasher.matches_or_dummy(&password, hash).await.map_err(anyhow::Error::from)?;
+    let matches = state.hasher.matches_or_dummy(&password, hash).await?;
     match (person, account) {
         (Some(person), Some(account)) if matches => {
             if let Some(key) = &account_key {
                 state.store.throttle_clear(key).await?;
             }
             if state.hasher.needs_rehash(&account.password_hash) {
-                let fresh = state.hasher.hash(&password).await.map_err(anyhow::Error::from)?;
+                let fresh = state.hasher.hash(&password).await?;
                 state.store.rehash_password(person.id, &account.password_hash, &fresh).await?;
                 tracing::info!(person_id = person.id, "password hash upgraded to the current parameters");
             }
             sign_in(&session, person.id).await?;
             tracing::info!(person_id = person.id, "signed in");
-            Ok(see_other(&page, "/account"))
+            Ok(see_other(&page, ACCOUNT))
         }
         _ => {
             let counted = account_key.iter().map(|key| (key, &throttle::SIGN_IN));
@@ -92,7 +92,6 @@ pub async fn submit(
             tracing::info!("sign-in failed");
             let mut errors = FieldErrors::default();
             errors.add("login", page.t("login.failed"));
-            let csrf = csrf_token(&session).await?;
             unprocessable(&LoginForm { page, csrf, login: fields.login, errors })
         }
     }
@@ -102,8 +101,8 @@ pub async fn submit(
 #[derive(Deserialize)]
 pub struct TokenOnly {}
 
-pub async fn logout(page: Page, session: Session, CsrfForm(_): CsrfForm<TokenOnly>) -> Result<Response, AppError> {
+pub async fn logout(page: Page, session: Session, _: CsrfForm<TokenOnly>) -> Result<Response, AppError> {
     // Deletes the session record itself: the old cookie opens nothing any more.
-    session.flush().await.map_err(session_error)?;
-    Ok(see_other(&page, "/"))
+    session.flush().await?;
+    Ok(see_other(&page, HOME))
 }

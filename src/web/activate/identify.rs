@@ -12,18 +12,18 @@ use crate::store::AuditEvent;
 use crate::web::AppState;
 use crate::web::client::ClientAddr;
 use crate::web::error::AppError;
-use crate::web::form::CsrfForm;
+use crate::web::form::{CsrfForm, csrf_token};
 use crate::web::identify::{Identification, IdentifyFields, Journey, MethodQuery, disabled, empty_form, identify};
-use crate::web::page::{Page, render};
-use crate::web::respond::see_other;
+use crate::web::page_context::Page;
+use crate::web::respond::{render, see_other};
 
 pub async fn choose(page: Page) -> Result<Response, AppError> {
     crate::web::identify::choose(page, Journey::Activation)
 }
 
-pub async fn show(page: Page, session: Session, Query(query): Query<MethodQuery>) -> Result<Response, AppError> {
+pub async fn show(page: Page, Query(query): Query<MethodQuery>, session: Session) -> Result<Response, AppError> {
     match query.method() {
-        Some(method) => empty_form(page, &session, Journey::Activation, method).await,
+        Some(method) => empty_form(page, csrf_token(&session).await?, Journey::Activation, method),
         None => Ok(see_other(&page, Journey::Activation.start())),
     }
 }
@@ -39,10 +39,10 @@ pub async fn submit(
     session: Session,
     client: ClientAddr,
     page: Page,
-    CsrfForm(fields): CsrfForm<IdentifyFields>,
+    CsrfForm { fields, csrf, .. }: CsrfForm<IdentifyFields>,
 ) -> Result<Response, AppError> {
     let (person, identifier, has_account) =
-        match identify(&state, &session, client, page.clone(), Journey::Activation, fields).await? {
+        match identify(&state, csrf, client, page.clone(), Journey::Activation, fields).await? {
             Identification::Person { person, identifier, has_account } => (person, identifier, has_account),
             Identification::Refused(response) => return Ok(response),
         };

@@ -10,17 +10,18 @@ use tower_sessions::Session;
 
 use super::identify::AlreadyActive;
 use super::{activated, enter, finish, forget_wizard, person};
-use crate::domain::activation::{Activated, Step};
+use crate::domain::activation::{Activated, Step, Wizard};
 use crate::mail::messages;
 use crate::store::{Activation, AuditEvent, NewAccount};
 use crate::web::AppState;
 use crate::web::client::ClientAddr;
 use crate::web::error::AppError;
-use crate::web::form::{CsrfForm, FieldErrors, csrf_token};
+use crate::web::form::{Csrf, CsrfForm, FieldErrors};
 use crate::web::identify::{Progress, disabled};
+use crate::web::journey::At;
 use crate::web::new_password::{RulesView, check_new_password, history_depth, rules_view};
-use crate::web::page::{Page, render};
-use crate::web::respond::{see_other, unprocessable};
+use crate::web::page_context::Page;
+use crate::web::respond::{render, see_other, unprocessable};
 
 #[derive(Template)]
 #[template(path = "activate/password.html")]
@@ -33,12 +34,12 @@ pub struct PasswordForm {
     pub errors: FieldErrors,
 }
 
-pub async fn show(State(state): State<AppState>, session: Session, page: Page) -> Result<Response, AppError> {
-    let (_, page) = match enter(&session, &state, page, Step::Password).await? {
-        Ok(entered) => entered,
-        Err(response) => return Ok(response),
-    };
-    let csrf = csrf_token(&session).await?;
+pub async fn show(
+    State(state): State<AppState>,
+    At(_): At<Wizard>,
+    Csrf(csrf): Csrf,
+    page: Page,
+) -> Result<Response, AppError> {
     render(&PasswordForm {
         rules: rules_view(&state, &page),
         page,
@@ -62,12 +63,8 @@ pub async fn submit(
     session: Session,
     client: ClientAddr,
     page: Page,
-    CsrfForm(fields): CsrfForm<PasswordFields>,
+    CsrfForm { fields, csrf, journey: At(wizard) }: CsrfForm<PasswordFields, At<Wizard>>,
 ) -> Result<Response, AppError> {
-    let (wizard, page) = match enter(&session, &state, page, Step::Password).await? {
-        Ok(entered) => entered,
-        Err(response) => return Ok(response),
-    };
     let Some(person) = person(&state, &wizard).await? else {
         forget_wizard(&session).await?;
         return Ok(see_other(&page, Step::Identify.path()));
@@ -80,7 +77,6 @@ pub async fn submit(
         errors.add("accept_rules", page.t("password.accept_rules_required"));
     }
     if !errors.is_empty() {
-        let csrf = csrf_token(&session).await?;
         return unprocessable(&PasswordForm {
             rules: rules_view(&state, &page),
             page,
@@ -98,7 +94,7 @@ pub async fn submit(
     let now = OffsetDateTime::now_utc();
     let account = NewAccount {
         person_id: wizard.person.person_id,
-        password_hash: state.hasher.hash(&password).await.map_err(anyhow::Error::from)?,
+        password_hash: state.hasher.hash(&password).await?,
         question_id: question.question_id.clone(),
         custom_question: question.custom_question.clone(),
         answer_hash: question.answer_hash.clone(),
@@ -158,8 +154,8 @@ pub async fn done(State(state): State<AppState>, session: Session, page: Page) -
     if let Some(done) = activated(&session).await? {
         return render(&Done { page, progress: Progress::of(Step::Done), done });
     }
-    match enter(&session, &state, page, Step::Done).await? {
-        Ok((wizard, page)) => Ok(see_other(&page, wizard.next_step().path())),
+    match enter(&session, &state, page.clone(), Step::Done).await {
+        Ok(wizard) => Ok(see_other(&page, wizard.next_step().path())),
         Err(response) => Ok(response),
     }
 }

@@ -8,16 +8,17 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
-use super::{enter, forget_wizard, person, save};
-use crate::domain::activation::{PhotoChoice, QuestionChoice, SmsChoice, Step};
+use super::{forget_wizard, person, save};
+use crate::domain::activation::{PhotoChoice, QuestionChoice, SmsChoice, Step, Wizard};
 use crate::domain::security_answer::SecurityAnswer;
 use crate::web::AppState;
 use crate::web::choices::{parse_answer, parse_question, parse_sms, parse_yes_no, proposed_questions};
 use crate::web::error::AppError;
-use crate::web::form::{CsrfForm, FieldErrors, csrf_token};
+use crate::web::form::{Csrf, CsrfForm, FieldErrors};
 use crate::web::identify::Progress;
-use crate::web::page::{Page, render};
-use crate::web::respond::{see_other, unprocessable};
+use crate::web::journey::At;
+use crate::web::page_context::Page;
+use crate::web::respond::{render, see_other, unprocessable};
 
 #[derive(Template)]
 #[template(path = "activate/question.html")]
@@ -40,12 +41,7 @@ impl QuestionForm {
     }
 }
 
-pub async fn question_show(State(state): State<AppState>, session: Session, page: Page) -> Result<Response, AppError> {
-    let (wizard, page) = match enter(&session, &state, page, Step::Question).await? {
-        Ok(entered) => entered,
-        Err(response) => return Ok(response),
-    };
-    let csrf = csrf_token(&session).await?;
+pub async fn question_show(At(wizard): At<Wizard>, Csrf(csrf): Csrf, page: Page) -> Result<Response, AppError> {
     let chosen = wizard.question.as_ref();
     render(&QuestionForm {
         questions: proposed_questions(&page),
@@ -77,12 +73,8 @@ pub async fn question_submit(
     State(state): State<AppState>,
     session: Session,
     page: Page,
-    CsrfForm(fields): CsrfForm<QuestionFields>,
+    CsrfForm { fields, csrf, journey: At(mut wizard) }: CsrfForm<QuestionFields, At<Wizard>>,
 ) -> Result<Response, AppError> {
-    let (mut wizard, page) = match enter(&session, &state, page, Step::Question).await? {
-        Ok(entered) => entered,
-        Err(response) => return Ok(response),
-    };
     let mut errors = FieldErrors::default();
     let question_id = fields.question.trim();
     let custom = parse_question(&page, question_id, &fields.custom_question, &mut errors);
@@ -103,7 +95,6 @@ pub async fn question_submit(
         }
     };
     let (Some(custom_question), Some(answer)) = (custom, answer) else {
-        let csrf = csrf_token(&session).await?;
         return unprocessable(&QuestionForm {
             questions: proposed_questions(&page),
             page,
@@ -116,9 +107,7 @@ pub async fn question_submit(
         });
     };
     let answer_hash = match answer {
-        Answer::New(answer) => {
-            state.hasher.hash(&SecretString::from(answer.as_str().to_owned())).await.map_err(anyhow::Error::from)?
-        }
+        Answer::New(answer) => state.hasher.hash(&SecretString::from(answer.as_str().to_owned())).await?,
         Answer::Kept(hash) => hash,
     };
     wizard.question = Some(QuestionChoice { question_id: question_id.to_string(), custom_question, answer_hash });
@@ -137,12 +126,7 @@ pub struct SmsForm {
     pub errors: FieldErrors,
 }
 
-pub async fn sms_show(State(state): State<AppState>, session: Session, page: Page) -> Result<Response, AppError> {
-    let (wizard, page) = match enter(&session, &state, page, Step::Sms).await? {
-        Ok(entered) => entered,
-        Err(response) => return Ok(response),
-    };
-    let csrf = csrf_token(&session).await?;
+pub async fn sms_show(At(wizard): At<Wizard>, Csrf(csrf): Csrf, page: Page) -> Result<Response, AppError> {
     let (consent, phone) = match &wizard.sms {
         Some(SmsChoice { phone: Some(p), .. }) => ("yes", p.clone()),
         Some(SmsChoice { phone: None, .. }) => ("no", String::new()),
@@ -166,18 +150,12 @@ pub struct SmsFields {
 }
 
 pub async fn sms_submit(
-    State(state): State<AppState>,
     session: Session,
     page: Page,
-    CsrfForm(fields): CsrfForm<SmsFields>,
+    CsrfForm { fields, csrf, journey: At(mut wizard) }: CsrfForm<SmsFields, At<Wizard>>,
 ) -> Result<Response, AppError> {
-    let (mut wizard, page) = match enter(&session, &state, page, Step::Sms).await? {
-        Ok(entered) => entered,
-        Err(response) => return Ok(response),
-    };
     let mut errors = FieldErrors::default();
     let Some(phone) = parse_sms(&page, fields.sms_consent.as_str(), &fields.phone, &mut errors) else {
-        let csrf = csrf_token(&session).await?;
         return unprocessable(&SmsForm {
             page,
             csrf,
@@ -202,12 +180,7 @@ pub struct PhotoForm {
     pub errors: FieldErrors,
 }
 
-pub async fn photo_show(State(state): State<AppState>, session: Session, page: Page) -> Result<Response, AppError> {
-    let (wizard, page) = match enter(&session, &state, page, Step::Photo).await? {
-        Ok(entered) => entered,
-        Err(response) => return Ok(response),
-    };
-    let csrf = csrf_token(&session).await?;
+pub async fn photo_show(At(wizard): At<Wizard>, Csrf(csrf): Csrf, page: Page) -> Result<Response, AppError> {
     let consent = match &wizard.photo {
         Some(PhotoChoice { consent: true, .. }) => "yes",
         Some(PhotoChoice { consent: false, .. }) => "no",
@@ -229,18 +202,12 @@ pub struct PhotoFields {
 }
 
 pub async fn photo_submit(
-    State(state): State<AppState>,
     session: Session,
     page: Page,
-    CsrfForm(fields): CsrfForm<PhotoFields>,
+    CsrfForm { fields, csrf, journey: At(mut wizard) }: CsrfForm<PhotoFields, At<Wizard>>,
 ) -> Result<Response, AppError> {
-    let (mut wizard, page) = match enter(&session, &state, page, Step::Photo).await? {
-        Ok(entered) => entered,
-        Err(response) => return Ok(response),
-    };
     let mut errors = FieldErrors::default();
     let Some(consent) = parse_yes_no(&page, "photo_consent", &fields.photo_consent, &mut errors) else {
-        let csrf = csrf_token(&session).await?;
         return unprocessable(&PhotoForm {
             page,
             csrf,

@@ -1,4 +1,4 @@
-//! The account pages: overview, password, question joker, preferences.
+//! The signed-in person's settings: the overview, then password, question joker, preferences.
 
 use askama::Template;
 use axum::extract::State;
@@ -8,7 +8,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
-use super::require;
+use super::SignedIn;
 use crate::domain::phone::MobileNumber;
 use crate::domain::throttle;
 use crate::store::{AccountRecord, PersonRecord, Preferences};
@@ -16,25 +16,18 @@ use crate::web::AppState;
 use crate::web::changes::{audit, notice_to};
 use crate::web::choices::{asked_question, parse_answer, parse_question, parse_sms, parse_yes_no, proposed_questions};
 use crate::web::client::ClientAddr;
-use crate::web::error::{AppError, session_error};
-use crate::web::form::{CsrfForm, FieldErrors, csrf_token};
+use crate::web::error::AppError;
+use crate::web::form::{Csrf, CsrfForm, FieldErrors};
+use crate::web::journey::At;
 use crate::web::new_password::{RulesView, check_new_password, rules_view, set_password};
-use crate::web::page::{Page, render};
-use crate::web::respond::{see_other, unprocessable};
+use crate::web::page_context::Page;
+use crate::web::respond::{render, see_other, unprocessable};
+use crate::web::routes::ACCOUNT;
 use crate::web::session::keys::FLASH;
 
 /// Leaves a message for the next page the person sees (the overview).
 async fn flash(session: &Session, key: &str) -> Result<(), AppError> {
-    session.insert(FLASH, key).await.map_err(session_error)
-}
-
-macro_rules! signed_in {
-    ($session:expr, $state:expr, $page:expr) => {
-        match require(&$session, &$state, &$page).await? {
-            Ok(signed_in) => signed_in,
-            Err(response) => return Ok(response),
-        }
-    };
+    Ok(session.insert(FLASH, key).await?)
 }
 
 #[derive(Template)]
@@ -50,10 +43,13 @@ struct Overview {
     account: AccountRecord,
 }
 
-pub async fn overview(State(state): State<AppState>, session: Session, page: Page) -> Result<Response, AppError> {
-    let (person, account) = signed_in!(session, state, page);
-    let flash = session.remove::<String>(FLASH).await.map_err(session_error)?.map(|key| page.t(&key));
-    let csrf = csrf_token(&session).await?;
+pub async fn overview(
+    At(SignedIn { person, account }): At<SignedIn>,
+    Csrf(csrf): Csrf,
+    session: Session,
+    page: Page,
+) -> Result<Response, AppError> {
+    let flash = session.remove::<String>(FLASH).await?.map(|key| page.t(&key));
     let activated_on =
         account.activated_at.format(&time::macros::format_description!("[day]/[month]/[year]")).unwrap_or_default();
     let phone = account.phone.as_deref().and_then(|p| MobileNumber::parse(p).ok()).map(|m| m.masked());
@@ -78,7 +74,7 @@ async fn current_password_ok(
     current: &SecretString,
     errors: &mut FieldErrors,
 ) -> Result<(), AppError> {
-    if !state.hasher.matches(current, &account.password_hash).await.map_err(anyhow::Error::from)? {
+    if !state.hasher.matches(current, &account.password_hash).await? {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         state.store.throttle_failure(&throttle::sign_in_key(&person.login), now, &throttle::SIGN_IN).await?;
         errors.add("current_password", page.t("account.wrong_current_password"));
@@ -95,9 +91,12 @@ struct PasswordForm {
     errors: FieldErrors,
 }
 
-pub async fn password_show(State(state): State<AppState>, session: Session, page: Page) -> Result<Response, AppError> {
-    signed_in!(session, state, page);
-    let csrf = csrf_token(&session).await?;
+pub async fn password_show(
+    State(state): State<AppState>,
+    At(_): At<SignedIn>,
+    Csrf(csrf): Csrf,
+    page: Page,
+) -> Result<Response, AppError> {
     render(&PasswordForm { rules: rules_view(&state, &page), page, csrf, errors: FieldErrors::default() })
 }
 
@@ -114,9 +113,8 @@ pub async fn password_submit(
     session: Session,
     client: ClientAddr,
     page: Page,
-    CsrfForm(fields): CsrfForm<PasswordFields>,
+    CsrfForm { fields, csrf, journey: At(SignedIn { person, account }) }: CsrfForm<PasswordFields, At<SignedIn>>,
 ) -> Result<Response, AppError> {
-    let (person, account) = signed_in!(session, state, page);
     let mut errors = FieldErrors::default();
     current_password_ok(&state, &page, &person, &account, &fields.current_password, &mut errors).await?;
     let password = fields.password;
@@ -124,12 +122,11 @@ pub async fn password_submit(
         check_new_password(&state, &page, &person, &password, &fields.password_confirm, &mut errors).await?;
     }
     if !errors.is_empty() {
-        let csrf = csrf_token(&session).await?;
         return unprocessable(&PasswordForm { rules: rules_view(&state, &page), page, csrf, errors });
     }
     set_password(&state, &page, &person, client, &password, "password_changed").await?;
     flash(&session, "account.password_saved").await?;
-    Ok(see_other(&page, "/account"))
+    Ok(see_other(&page, ACCOUNT))
 }
 
 #[derive(Template)]
@@ -143,9 +140,11 @@ struct QuestionForm {
     errors: FieldErrors,
 }
 
-pub async fn question_show(State(state): State<AppState>, session: Session, page: Page) -> Result<Response, AppError> {
-    let (_, account) = signed_in!(session, state, page);
-    let csrf = csrf_token(&session).await?;
+pub async fn question_show(
+    At(SignedIn { account, .. }): At<SignedIn>,
+    Csrf(csrf): Csrf,
+    page: Page,
+) -> Result<Response, AppError> {
     render(&QuestionForm {
         questions: proposed_questions(&page),
         page,
@@ -170,16 +169,14 @@ pub async fn question_submit(
     session: Session,
     client: ClientAddr,
     page: Page,
-    CsrfForm(fields): CsrfForm<QuestionFields>,
+    CsrfForm { fields, csrf, journey: At(SignedIn { person, account }) }: CsrfForm<QuestionFields, At<SignedIn>>,
 ) -> Result<Response, AppError> {
-    let (person, account) = signed_in!(session, state, page);
     let mut errors = FieldErrors::default();
     let question_id = fields.question.trim();
     let custom = parse_question(&page, question_id, &fields.custom_question, &mut errors);
     let answer = parse_answer(&page, &fields.answer, &person, &mut errors);
     current_password_ok(&state, &page, &person, &account, &fields.current_password, &mut errors).await?;
     let (Some(custom), Some(answer), true) = (custom, answer, errors.is_empty()) else {
-        let csrf = csrf_token(&session).await?;
         return unprocessable(&QuestionForm {
             questions: proposed_questions(&page),
             page,
@@ -190,14 +187,13 @@ pub async fn question_submit(
         });
     };
     let now = OffsetDateTime::now_utc();
-    let answer_hash =
-        state.hasher.hash(&SecretString::from(answer.as_str().to_owned())).await.map_err(anyhow::Error::from)?;
+    let answer_hash = state.hasher.hash(&SecretString::from(answer.as_str().to_owned())).await?;
     let mail = notice_to(&state, &page, &person, "question_changed", client, now)?;
     let event = audit("question_changed", &person, client, now);
     state.store.change_question(person.id, question_id, custom.as_deref(), &answer_hash, &event, &mail).await?;
     state.outbox.notify_one();
     flash(&session, "account.question_saved").await?;
-    Ok(see_other(&page, "/account"))
+    Ok(see_other(&page, ACCOUNT))
 }
 
 #[derive(Template)]
@@ -217,12 +213,10 @@ fn yes_no(value: bool) -> String {
 }
 
 pub async fn preferences_show(
-    State(state): State<AppState>,
-    session: Session,
+    At(SignedIn { account, .. }): At<SignedIn>,
+    Csrf(csrf): Csrf,
     page: Page,
 ) -> Result<Response, AppError> {
-    let (_, account) = signed_in!(session, state, page);
-    let csrf = csrf_token(&session).await?;
     render(&PreferencesForm {
         page,
         csrf,
@@ -248,15 +242,13 @@ pub async fn preferences_submit(
     session: Session,
     client: ClientAddr,
     page: Page,
-    CsrfForm(fields): CsrfForm<PreferencesFields>,
+    CsrfForm { fields, csrf, journey: At(SignedIn { person, account }) }: CsrfForm<PreferencesFields, At<SignedIn>>,
 ) -> Result<Response, AppError> {
-    let (person, account) = signed_in!(session, state, page);
     let mut errors = FieldErrors::default();
     let phone = parse_sms(&page, &fields.sms_consent, &fields.phone, &mut errors);
     let photo = parse_yes_no(&page, "photo_consent", &fields.photo_consent, &mut errors);
     let directory = parse_yes_no(&page, "directory_visible", &fields.directory_visible, &mut errors);
     let (Some(phone), Some(photo_consent), Some(directory_visible)) = (phone, photo, directory) else {
-        let csrf = csrf_token(&session).await?;
         return unprocessable(&PreferencesForm {
             page,
             csrf,
@@ -281,5 +273,5 @@ pub async fn preferences_submit(
         .update_preferences(person.id, &preferences, &audit("preferences_changed", &person, client, now))
         .await?;
     flash(&session, "account.preferences_saved").await?;
-    Ok(see_other(&page, "/account"))
+    Ok(see_other(&page, ACCOUNT))
 }
