@@ -101,6 +101,107 @@ async fn five_wrong_answers_lock_recovery(t: TestStore) {
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "locked for the account, whatever the session");
 }
 
+async fn recovery_steps_asked_too_early_redirect_to_the_first_missing_one(t: TestStore) {
+    let app = app(&t).await;
+    activated(&app).await;
+    let c = app.new_client();
+    let expect = |path: &'static str, location: &'static str| {
+        let c = c.clone();
+        let url = app.url(path);
+        async move {
+            let res = c.get(url).send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::SEE_OTHER, "{path}");
+            assert_eq!(res.headers()["location"], location, "{path}");
+        }
+    };
+    for path in ["/recover/question", "/recover/password", "/recover/done"] {
+        expect(path, "/recover").await;
+    }
+    identify_at(&c, &app, "/recover", "staff_number", "12345", "14/07/1985").await;
+    for path in ["/recover/password", "/recover/done"] {
+        expect(path, "/recover/question").await;
+    }
+    let (s, ..) = post(&c, &app, "/recover/question", "/recover/question", &[("answer", "creme brulee")]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    expect("/recover/done", "/recover/password").await;
+}
+
+async fn recovery_answers_follow_the_answer_length_rules(t: TestStore) {
+    let app = app(&t).await;
+    activated(&app).await;
+    let c = app.new_client();
+    identify_at(&c, &app, "/recover", "staff_number", "12345", "14/07/1985").await;
+    // Too short or too long to be anyone's answer: said so, and no failure counted (five would lock).
+    for attempt in 0..6 {
+        let answer = if attempt % 2 == 0 { "ab".to_string() } else { "a".repeat(101) };
+        let (s, _, body) = post(&c, &app, "/recover/question", "/recover/question", &[("answer", &answer)]).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+        let rule = if attempt % 2 == 0 { "au moins 3 caractères" } else { "pas dépasser 100 caractères" };
+        assert!(body.contains(rule) && body.contains("answer-error"), "{body}");
+    }
+    let (s, l, _) = post(&c, &app, "/recover/question", "/recover/question", &[("answer", "Crème Brûlée")]).await;
+    assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/recover/password"));
+}
+
+/// One list of forbidden answers and one of personal words, whatever the journey: an answer
+/// that is any of her identifiers, her uid, login or birth date, and a password made of her
+/// names and birth year, are refused alike at activation, in recovery and in the account area.
+async fn the_same_personal_rules_hold_in_every_journey(t: TestStore) {
+    use sesame::domain::password_policy::{PasswordContext, PasswordPolicy};
+    let app = app(&t).await;
+    let weak = "LeBoeuf1985!";
+    let nowhere = PasswordContext { login: "someone.else", user_inputs: &[] };
+    assert_eq!(PasswordPolicy::default().check(weak, &nowhere), Vec::new(), "weak only for her");
+    let forbidden = ["12345", "100001", "elodie.leboeuf", "14/07/1985", "1985-07-14"];
+    let refuses_answer =
+        |body: &str| body.contains("answer-error") && body.contains("ne doit pas reprendre votre identifiant");
+    let refuses_password = |body: &str| body.contains("password-error") && body.contains("trop facile à deviner");
+
+    // Activation, identified by her uid: her staff number is forbidden as well.
+    let c = app.new_client();
+    let (s, ..) = common::journey::identify(&c, &app, "uid", "100001", "14/07/1985").await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    for answer in forbidden {
+        let q = [("question", "first_pet"), ("custom_question", ""), ("answer", answer)];
+        let (s, _, body) = post(&c, &app, "/activate/question", "/activate/question", &q).await;
+        assert!(s == StatusCode::UNPROCESSABLE_ENTITY && refuses_answer(&body), "activation, {answer}: {s}");
+    }
+    let q = [("question", "first_pet"), ("custom_question", ""), ("answer", "Crème  Brûlée")];
+    post(&c, &app, "/activate/question", "/activate/question", &q).await;
+    post(&c, &app, "/activate/sms", "/activate/sms", &[("sms_consent", "no"), ("phone", "")]).await;
+    post(&c, &app, "/activate/photo", "/activate/photo", &[("photo_consent", "no")]).await;
+    let fields = [("password", weak), ("password_confirm", weak), ("accept_rules", "on")];
+    let (s, _, body) = post(&c, &app, "/activate/password", "/activate/password", &fields).await;
+    assert!(s == StatusCode::UNPROCESSABLE_ENTITY && refuses_password(&body), "activation: {s}");
+    let fields = [("password", GOOD_PASSWORD), ("password_confirm", GOOD_PASSWORD), ("accept_rules", "on")];
+    let (s, ..) = post(&c, &app, "/activate/password", "/activate/password", &fields).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+
+    // The account area.
+    let c = app.new_client();
+    sign_in(&c, &app, "elodie.leboeuf", GOOD_PASSWORD).await;
+    for answer in forbidden {
+        let q = [
+            ("question", "first_pet"),
+            ("custom_question", ""),
+            ("answer", answer),
+            ("current_password", GOOD_PASSWORD),
+        ];
+        let (s, _, body) = post(&c, &app, "/account/question", "/account/question", &q).await;
+        assert!(s == StatusCode::UNPROCESSABLE_ENTITY && refuses_answer(&body), "account, {answer}: {s}");
+    }
+    let (s, _, body) = change_password(&c, &app, GOOD_PASSWORD, weak).await;
+    assert!(s == StatusCode::UNPROCESSABLE_ENTITY && refuses_password(&body), "account: {s}");
+
+    // Recovery.
+    let c = app.new_client();
+    identify_at(&c, &app, "/recover", "staff_number", "12345", "14/07/1985").await;
+    post(&c, &app, "/recover/question", "/recover/question", &[("answer", "creme brulee")]).await;
+    let fields = [("password", weak), ("password_confirm", weak)];
+    let (s, _, body) = post(&c, &app, "/recover/password", "/recover/password", &fields).await;
+    assert!(s == StatusCode::UNPROCESSABLE_ENTITY && refuses_password(&body), "recovery: {s}");
+}
+
 async fn recovery_before_activation_leads_to_activation(t: TestStore) {
     let app = app(&t).await;
     let (s, _, body) = identify_at(&app.client, &app, "/recover", "staff_number", "777", "01/01/1990").await;
@@ -187,6 +288,17 @@ async fn unknown_login_and_wrong_password_look_the_same(t: TestStore) {
     };
     assert_eq!(strip(&a, "elodie.leboeuf"), strip(&c, "nobody.there"));
     assert_eq!(strip(&a, "elodie.leboeuf"), strip(&b, "elodie.leboeuF"));
+    // What could be no one's login or address is answered the same way.
+    let (s4, _, d) = sign_in(&app.new_client(), &app, "élodie le bœuf", "Wrong-Password-1").await;
+    assert_eq!(s4, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(strip(&a, "elodie.leboeuf"), strip(&d, "élodie le bœuf"));
+}
+
+async fn the_address_signs_in_as_the_login_does(t: TestStore) {
+    let app = app(&t).await;
+    activated(&app).await;
+    let (s, l, _) = sign_in(&app.new_client(), &app, " Elodie.LeBoeuf@Example.EDU ", GOOD_PASSWORD).await;
+    assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/account"));
 }
 
 async fn signing_in_changes_the_session_id_and_logout_ends_it(t: TestStore) {
@@ -347,6 +459,10 @@ async fn a_forged_form_gets_a_translated_403(t: TestStore) {
 }
 
 on_both_stores!(
+    the_same_personal_rules_hold_in_every_journey,
+    the_address_signs_in_as_the_login_does,
+    recovery_steps_asked_too_early_redirect_to_the_first_missing_one,
+    recovery_answers_follow_the_answer_length_rules,
     an_idle_signed_in_session_ends,
     a_helpdesk_disable_ends_a_signed_in_session,
     a_forged_form_gets_a_translated_403,

@@ -2,8 +2,9 @@
 
 mod common;
 
-use common::{TestStore, spawn_app, test_config};
-use reqwest::StatusCode;
+use common::journey::{GOOD_PASSWORD, csrf, get, identify_at, post};
+use common::{TestApp, TestStore, spawn_app, test_config};
+use reqwest::{Client, StatusCode};
 
 async fn app(t: &TestStore) -> common::TestApp {
     spawn_app(test_config(&t.url), t.store.clone()).await
@@ -174,7 +175,327 @@ async fn everything_follows_a_path_prefix(t: TestStore) {
     assert_eq!(app.client.get(app.url("/sesame/static/sesame.css")).send().await.unwrap().status(), StatusCode::OK);
 }
 
+/// What a hostile client posts into a field: appended to a valid value, or instead of it.
+const HOSTILE: [(&str, Hostile); 4] = [
+    ("NUL", Hostile::Append("%00")),
+    ("a C0 control", Hostile::Append("%1B%5B31m")),
+    ("10,000 characters", Hostile::Replace(10_000)),
+    ("invalid UTF-8", Hostile::Append("%C3%28")),
+];
+
+#[derive(Clone, Copy)]
+enum Hostile {
+    Append(&'static str),
+    Replace(usize),
+}
+
+const ANSWER: &str = "Crème  Brûlée";
+const NEW_PASSWORD: &str = "Soleil-Vert-Mars-77";
+const NEWER_PASSWORD: &str = "Pluie-Grise-Juin-31";
+
+/// One POST route of the contract: what must be done before, where its form is, valid fields,
+/// and a page whose answer shows that the journey did not move on.
+struct Route {
+    action: &'static str,
+    form: &'static str,
+    before: Before,
+    fields: &'static [(&'static str, &'static str)],
+    /// GET this: the status and `Location` it gives as long as the POST was not taken.
+    unmoved: (&'static str, StatusCode, &'static str),
+}
+
+#[derive(Clone, Copy)]
+enum Before {
+    Nothing,
+    Identified,
+    Question,
+    Sms,
+    Photo,
+    Recovering,
+    Answered,
+    SignedIn,
+}
+
+const IDENTIFY: &[(&str, &str)] = &[("method", "staff_number"), ("identifier", "777"), ("birth_date", "01/01/1990")];
+const RECOVER: &[(&str, &str)] = &[("method", "staff_number"), ("identifier", "12345"), ("birth_date", "14/07/1985")];
+const SEE_OTHER: StatusCode = StatusCode::SEE_OTHER;
+
+/// Every POST route; those changing Élodie's account last, in an order that keeps the next ones
+/// possible (her password changes in the account area, then again by recovery).
+const ROUTES: &[Route] = &[
+    Route {
+        action: "/activate/identify?method=staff_number",
+        form: "/activate/identify?method=staff_number",
+        before: Before::Nothing,
+        fields: IDENTIFY,
+        unmoved: ("/activate/question", SEE_OTHER, "/activate"),
+    },
+    Route {
+        action: "/activate/question",
+        form: "/activate/question",
+        before: Before::Identified,
+        fields: &[("question", "first_pet"), ("custom_question", ""), ("answer", ANSWER)],
+        unmoved: ("/activate/sms", SEE_OTHER, "/activate/question"),
+    },
+    Route {
+        action: "/activate/question",
+        form: "/activate/question",
+        before: Before::Identified,
+        fields: &[("question", "custom"), ("custom_question", "Quel était le nom de ma rue ?"), ("answer", ANSWER)],
+        unmoved: ("/activate/sms", SEE_OTHER, "/activate/question"),
+    },
+    Route {
+        action: "/activate/sms",
+        form: "/activate/sms",
+        before: Before::Question,
+        fields: &[("sms_consent", "yes"), ("phone", "06 12 34 56 78")],
+        unmoved: ("/activate/photo", SEE_OTHER, "/activate/sms"),
+    },
+    Route {
+        action: "/activate/photo",
+        form: "/activate/photo",
+        before: Before::Sms,
+        fields: &[("photo_consent", "no")],
+        unmoved: ("/activate/password", SEE_OTHER, "/activate/photo"),
+    },
+    Route {
+        action: "/activate/password",
+        form: "/activate/password",
+        before: Before::Photo,
+        fields: &[("password", NEW_PASSWORD), ("password_confirm", NEW_PASSWORD), ("accept_rules", "on")],
+        unmoved: ("/activate/done", SEE_OTHER, "/activate/password"),
+    },
+    Route {
+        action: "/login",
+        form: "/login",
+        before: Before::Nothing,
+        fields: &[("login", "elodie.leboeuf"), ("password", GOOD_PASSWORD)],
+        unmoved: ("/account", SEE_OTHER, "/login"),
+    },
+    Route {
+        action: "/logout",
+        form: "/account",
+        before: Before::SignedIn,
+        fields: &[],
+        unmoved: ("/account", StatusCode::OK, ""),
+    },
+    Route {
+        action: "/account/preferences",
+        form: "/account/preferences",
+        before: Before::SignedIn,
+        fields: &[
+            ("sms_consent", "yes"),
+            ("phone", "0612345678"),
+            ("photo_consent", "yes"),
+            ("directory_visible", "no"),
+        ],
+        unmoved: ("/account", StatusCode::OK, ""),
+    },
+    Route {
+        action: "/account/question",
+        form: "/account/question",
+        before: Before::SignedIn,
+        fields: &[
+            ("question", "first_pet"),
+            ("custom_question", ""),
+            ("answer", ANSWER),
+            ("current_password", GOOD_PASSWORD),
+        ],
+        unmoved: ("/account", StatusCode::OK, ""),
+    },
+    Route {
+        action: "/account/password",
+        form: "/account/password",
+        before: Before::SignedIn,
+        fields: &[("current_password", GOOD_PASSWORD), ("password", NEW_PASSWORD), ("password_confirm", NEW_PASSWORD)],
+        unmoved: ("/account", StatusCode::OK, ""),
+    },
+    Route {
+        action: "/recover?method=staff_number",
+        form: "/recover?method=staff_number",
+        before: Before::Nothing,
+        fields: RECOVER,
+        unmoved: ("/recover/question", SEE_OTHER, "/recover"),
+    },
+    Route {
+        action: "/recover/question",
+        form: "/recover/question",
+        before: Before::Recovering,
+        fields: &[("answer", ANSWER)],
+        unmoved: ("/recover/password", SEE_OTHER, "/recover/question"),
+    },
+    Route {
+        action: "/recover/password",
+        form: "/recover/password",
+        before: Before::Answered,
+        fields: &[("password", NEWER_PASSWORD), ("password_confirm", NEWER_PASSWORD)],
+        unmoved: ("/recover/done", SEE_OTHER, "/recover/password"),
+    },
+];
+
+const PEOPLE: &str = "uid,category,given_name,family_name,birth_date,staff_number
+100001,staff,Élodie,Le Bœuf,14/07/1985,12345
+100003,staff,Ana,Lima,01/01/1990,777
+";
+
+async fn seeded(t: &TestStore) -> TestApp {
+    use sesame::cli::import::{Options, import_lines, parse_csv};
+    let (lines, _) = parse_csv(PEOPLE.as_bytes(), time::OffsetDateTime::now_utc().date()).unwrap();
+    import_lines(t.store.as_ref(), lines, "example.edu", Options::default()).await.unwrap();
+    app(t).await
+}
+
+async fn step(c: &Client, app: &TestApp, path: &str, fields: &[(&str, &str)]) {
+    let (s, _, body) = post(c, app, path, path, fields).await;
+    assert_eq!(s, SEE_OTHER, "{path}: {body}");
+}
+
+/// A new browser that has done what `before` asks for.
+async fn prepared(app: &TestApp, before: Before, password: &str) -> Client {
+    let c = app.new_client();
+    let activation = [
+        (Before::Identified, "/activate/identify?method=staff_number", IDENTIFY),
+        (
+            Before::Question,
+            "/activate/question",
+            &[("question", "first_pet"), ("custom_question", ""), ("answer", ANSWER)],
+        ),
+        (Before::Sms, "/activate/sms", &[("sms_consent", "no"), ("phone", "")]),
+        (Before::Photo, "/activate/photo", &[("photo_consent", "yes")]),
+    ];
+    match before {
+        Before::Nothing => {}
+        Before::Identified | Before::Question | Before::Sms | Before::Photo => {
+            for (reached, path, fields) in activation {
+                step(&c, app, path, fields).await;
+                if std::mem::discriminant(&reached) == std::mem::discriminant(&before) {
+                    break;
+                }
+            }
+        }
+        Before::Recovering | Before::Answered => {
+            let (s, ..) = identify_at(&c, app, "/recover", "staff_number", "12345", "14/07/1985").await;
+            assert_eq!(s, SEE_OTHER);
+            if let Before::Answered = before {
+                step(&c, app, "/recover/question", &[("answer", ANSWER)]).await;
+            }
+        }
+        Before::SignedIn => step(&c, app, "/login", &[("login", "elodie.leboeuf"), ("password", password)]).await,
+    }
+    c
+}
+
+/// Élodie's account as it stands, to see that nothing changed.
+async fn account_state(app: &TestApp) -> String {
+    let id = sesame::domain::identifiers::Identifier::parse(
+        sesame::domain::identifiers::IdentificationMethod::Uid,
+        "100001",
+    )
+    .unwrap();
+    let person = app.store.find_person(&id).await.unwrap().unwrap();
+    let a = app.store.account(person.id).await.unwrap().unwrap();
+    format!(
+        "{} {} {:?} {} {:?} {} {}",
+        a.password_hash, a.question_id, a.custom_question, a.answer_hash, a.phone, a.photo_consent, a.directory_visible
+    )
+}
+
+fn encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// Every field of every form, the token included, against each hostile value: a 4xx with a
+/// page of the site, the journey where it was, nothing changed, never a 5xx; then the same
+/// form with valid values is taken, so the refusals were the door's.
+async fn every_field_of_every_form_refuses_hostile_bytes(t: TestStore) {
+    let app = seeded(&t).await;
+    let elodie = app.new_client();
+    step(&elodie, &app, "/activate/identify?method=staff_number", RECOVER).await;
+    step(
+        &elodie,
+        &app,
+        "/activate/question",
+        &[("question", "first_pet"), ("custom_question", ""), ("answer", ANSWER)],
+    )
+    .await;
+    step(&elodie, &app, "/activate/sms", &[("sms_consent", "no"), ("phone", "")]).await;
+    step(&elodie, &app, "/activate/photo", &[("photo_consent", "no")]).await;
+    let fields = [("password", GOOD_PASSWORD), ("password_confirm", GOOD_PASSWORD), ("accept_rules", "on")];
+    step(&elodie, &app, "/activate/password", &fields).await;
+    let mut password = GOOD_PASSWORD;
+
+    for route in ROUTES {
+        let c = prepared(&app, route.before, password).await;
+        let (_, form) = get(&c, &app, route.form).await;
+        let token = csrf(&form);
+        let account = account_state(&app).await;
+        let names = std::iter::once("csrf_token").chain(route.fields.iter().map(|(name, _)| *name));
+        for target in names {
+            for (what, hostile) in HOSTILE {
+                let body = std::iter::once(("csrf_token", token.as_str()))
+                    .chain(route.fields.iter().copied())
+                    .map(|(name, value)| {
+                        let value = encode(value);
+                        let value = match hostile {
+                            _ if name != target => value,
+                            Hostile::Append(bytes) => format!("{value}{bytes}"),
+                            Hostile::Replace(n) => "a".repeat(n),
+                        };
+                        format!("{name}={value}")
+                    })
+                    .collect::<Vec<_>>()
+                    .join("&");
+                let res = c
+                    .post(app.url(route.action))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = res.status();
+                let page = res.text().await.unwrap();
+                let case = format!("{what} in {target} of {}", route.action);
+                if target == "csrf_token" {
+                    assert!(status.is_client_error(), "{case}: {status}");
+                } else {
+                    assert_eq!(status, StatusCode::BAD_REQUEST, "{case}: {page}");
+                }
+                assert!(page.contains("<nav") && page.contains("<h1>"), "{case}: a page of the site: {page}");
+                let (path, status, location) = route.unmoved;
+                let res = c.get(app.url(path)).send().await.unwrap();
+                let at = res.headers().get("location").map(|l| l.to_str().unwrap().to_string()).unwrap_or_default();
+                assert_eq!((res.status(), at.as_str()), (status, location), "{case}: the journey moved on");
+                assert_eq!(account_state(&app).await, account, "{case}: the account changed");
+            }
+        }
+        let (s, _, body) = post(&c, &app, route.form, route.action, route.fields).await;
+        assert_eq!(s, SEE_OTHER, "{}: the valid form is taken: {body}", route.action);
+        if route.action == "/account/password" {
+            password = NEW_PASSWORD;
+        }
+    }
+    assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(app.client.get(app.url("/readyz")).send().await.unwrap().status(), StatusCode::OK);
+    let (s, _, _) =
+        post(&app.new_client(), &app, "/login", "/login", &[("login", "elodie.leboeuf"), ("password", NEWER_PASSWORD)])
+            .await;
+    assert_eq!(s, SEE_OTHER, "the server still serves, with the password recovery set");
+}
+
+/// An error that names an index but is no refusal by a unique or check constraint (a key too
+/// large for its index) is an error of ours: never taken for a conflict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_too_large_for_its_index_is_no_conflict() {
+    let t = common::postgres().await;
+    let rule = sesame::domain::throttle::SIGN_IN;
+    // Random, so that compression cannot make it fit.
+    let key: String = (0..320).map(|_| uuid::Uuid::new_v4().simple().to_string()).collect();
+    let e = t.store.throttle_failure(&key, 0, &rule).await.map(drop).unwrap_err();
+    assert!(matches!(e, sesame::store::StoreError::Other(_)), "{e:?}");
+}
+
 on_both_stores!(
+    every_field_of_every_form_refuses_hostile_bytes,
     everything_follows_a_path_prefix,
     metrics_count_requests_by_route_template,
     probes_answer,

@@ -11,6 +11,7 @@ pub mod password_policy;
 pub mod person;
 pub mod phone;
 pub mod security_answer;
+pub mod sign_in;
 pub mod throttle;
 
 /// What the domain's tests share.

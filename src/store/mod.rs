@@ -43,12 +43,17 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
                 Self::Unavailable(e)
             }
-            sqlx::Error::Database(db) => match db.constraint() {
-                Some(name) => Self::Conflict(name.to_string()),
-                // SQLite names no constraint, only the columns: "UNIQUE constraint failed: people.login".
-                None if db.is_unique_violation() => Self::Conflict(sqlite_constraint_name(db.message())),
-                None => Self::Other(e),
-            },
+            // Only a refusal by a unique or check constraint is a conflict: other errors name a
+            // constraint too (an index row too large names the index), and are ours.
+            sqlx::Error::Database(db) if db.is_unique_violation() || db.is_check_violation() => {
+                match db.constraint() {
+                    Some(name) => Self::Conflict(name.to_string()),
+                    // SQLite names no constraint, only the columns: "UNIQUE constraint failed: people.login".
+                    None if db.is_unique_violation() => Self::Conflict(sqlite_constraint_name(db.message())),
+                    // "CHECK constraint failed: people_status_check".
+                    None => Self::Conflict(db.message().rsplit(": ").next().unwrap_or_default().to_string()),
+                }
+            }
             _ => Self::Other(e),
         }
     }

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sha2::{Digest, Sha256};
 
-use super::AppState;
+use super::{AppState, routes};
 use crate::config::Logo;
 
 /// A hashed name never changes content, so browsers and proxies may keep it for a year.
@@ -93,7 +93,7 @@ impl std::fmt::Debug for Assets {
 }
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/static/{name}", get(asset))
+    Router::new().route(routes::STATIC, get(asset))
 }
 
 async fn asset(State(state): State<AppState>, Path(name): Path<String>, headers: HeaderMap) -> Response {

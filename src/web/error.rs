@@ -8,7 +8,8 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::AppState;
 use super::i18n::Locale;
-use super::page::{Page, render};
+use super::page_context::Page;
+use crate::hashing::HashError;
 use crate::store::StoreError;
 
 /// Failures of ours (never of the user): each becomes a page that says what to do.
@@ -19,13 +20,23 @@ pub enum AppError {
     Store(#[from] StoreError),
     /// 503: the session store (in the database) failed; like `Store(Unavailable)`.
     #[error("session store: {0}")]
-    Sessions(String),
+    Sessions(#[from] tower_sessions::session::Error),
+    /// 500: the hashing threads failed.
+    #[error("password hashing: {0}")]
+    Hashing(#[from] HashError),
     /// 500: a template could not render.
     #[error("template: {0}")]
     Template(#[from] askama::Error),
     /// 500: anything else that went wrong on our side.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    /// The answer of an extractor that failed on our side: the calm page, as from a handler.
+    pub fn rejection(e: impl Into<AppError>) -> Response {
+        e.into().into_response()
+    }
 }
 
 /// What the user is told of a failure; carried by the response so that `styled` can render it
@@ -84,43 +95,4 @@ pub async fn styled(State(state): State<AppState>, request: Request, next: Next)
         *response.body_mut() = body.into();
     }
     response
-}
-
-#[derive(Template)]
-#[template(path = "not_found.html")]
-struct NotFound {
-    page: Page,
-}
-
-pub async fn not_found(page: Page) -> Response {
-    match render(&NotFound { page }) {
-        Ok(r) => (StatusCode::NOT_FOUND, r).into_response(),
-        Err(e) => e.into_response(),
-    }
-}
-
-#[derive(Template)]
-#[template(path = "form_refused.html")]
-struct FormRefused {
-    page: Page,
-    title_key: &'static str,
-    body_key: &'static str,
-}
-
-fn form_refused(status: StatusCode, page: Page, title_key: &'static str, body_key: &'static str) -> Response {
-    match render(&FormRefused { page, title_key, body_key }) {
-        Ok(r) => (status, r).into_response(),
-        Err(e) => e.into_response(),
-    }
-}
-
-/// 403 for a form without its session's CSRF token (often a form left open until the
-/// session expired, or opened in another browser).
-pub fn forbidden(page: Page) -> Response {
-    form_refused(StatusCode::FORBIDDEN, page, "form.expired_title", "form.expired_body")
-}
-
-/// 400 for a body that is not a readable form (bad encoding, not UTF-8).
-pub fn unreadable_form(page: Page) -> Response {
-    form_refused(StatusCode::BAD_REQUEST, page, "form.unreadable_title", "form.unreadable_body")
 }

@@ -1,38 +1,51 @@
-//! Forms: CSRF tokens bound to the session, body parsing that never fails loudly, errors by field.
+//! The one door of every form: the body decoded strictly, its CSRF token checked against the
+//! session's and every field judged, before any handler runs; then errors by field.
 
-use axum::extract::{FromRef, FromRequest, Request};
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rand::Rng;
 use rand::distributions::Alphanumeric;
 use serde::de::DeserializeOwned;
+use serde::de::value::MapDeserializer;
 use tower_sessions::Session;
 
 use super::AppState;
 use super::error::AppError;
-use super::page::Page;
-use axum::extract::FromRequestParts;
+use super::page_context::Page;
+use super::respond::render_with;
+use super::session::keys::CSRF as CSRF_KEY;
 
-const CSRF_KEY: &str = "csrf";
 pub const CSRF_FIELD: &str = "csrf_token";
 
 /// The session's CSRF token, created on first use (synchronizer-token pattern: the token
 /// lives server-side in the session, so no second cookie is needed).
 pub async fn csrf_token(session: &Session) -> Result<String, AppError> {
-    if let Some(token) = session.get::<String>(CSRF_KEY).await.map_err(session_error)? {
+    if let Some(token) = session.get::<String>(CSRF_KEY).await? {
         return Ok(token);
     }
     let token: String = rand::thread_rng().sample_iter(&Alphanumeric).take(43).map(char::from).collect();
-    session.insert(CSRF_KEY, &token).await.map_err(session_error)?;
+    session.insert(CSRF_KEY, &token).await?;
     // Saved now rather than after the handler, so that a database outage shows as our 503 page
     // (the session layer would otherwise answer a bare 500 when its own save fails).
-    session.save().await.map_err(session_error)?;
+    session.save().await?;
     Ok(token)
 }
 
-/// Sessions live in the database, so a failing session store is a database that does not answer.
-pub fn session_error(e: tower_sessions::session::Error) -> AppError {
-    AppError::Sessions(e.to_string())
+/// The session's CSRF token, for a page that shows a form. Put it after the extractor of the
+/// journey's state, so that a page that redirects starts no session.
+pub struct Csrf(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Csrf {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
+        csrf_token(&session).await.map(Csrf).map_err(IntoResponse::into_response)
+    }
 }
 
 /// Compares without an early exit, so timing tells nothing about a near miss.
@@ -40,24 +53,31 @@ fn same_token(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// A form body whose CSRF token matched the session's: 403 otherwise, before any handler runs.
-/// Fields are read leniently (every field defaults), so that a missing or odd field becomes a
-/// message next to it rather than a rejection.
-pub struct CsrfForm<T>(pub T);
+/// A form body that passed the door, then `J`, the state of the journey the form belongs to
+/// (`()` for none): 400 when the body cannot be read or a field holds what no person types,
+/// 403 without the session's CSRF token, then `J`'s own answer (a redirect) when the journey is
+/// not where the form needs it. Fields are read leniently (every field defaults), so that a
+/// missing or odd field becomes a message next to it rather than a rejection. Carries the
+/// token, for the form shown again.
+pub struct CsrfForm<T, J = ()> {
+    pub fields: T,
+    pub csrf: String,
+    pub journey: J,
+}
 
-impl<S, T> FromRequest<S> for CsrfForm<T>
+impl<S, T, J> FromRequest<S> for CsrfForm<T, J>
 where
     S: Send + Sync,
     AppState: FromRef<S>,
-    T: DeserializeOwned,
+    T: DeserializeOwned + Send,
+    J: FromRequestParts<S>,
+    J::Rejection: IntoResponse,
 {
     type Rejection = Response;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = request.into_parts();
-        let session = <Session as axum::extract::FromRequestParts<S>>::from_request_parts(&mut parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
+        let session = Session::from_request_parts(&mut parts, state).await.map_err(IntoResponse::into_response)?;
         let Ok(page) = Page::from_request_parts(&mut parts, state).await;
         let is_form = parts
             .headers
@@ -67,17 +87,120 @@ where
         if !is_form {
             return Err(StatusCode::UNSUPPORTED_MEDIA_TYPE.into_response());
         }
-        let bytes = axum::body::Bytes::from_request(Request::from_parts(parts, body), state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let submitted = url::form_urlencoded::parse(&bytes).find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v.into_owned());
-        let expected = session.get::<String>(CSRF_KEY).await.map_err(|e| session_error(e).into_response())?;
-        match (submitted, expected) {
-            (Some(s), Some(e)) if same_token(&s, &e) => {}
-            _ => return Err(super::error::forbidden(page)),
+        // The body alone: the parts stay for the journey's extractor.
+        let bytes = Bytes::from_request(Request::new(body), state).await.map_err(IntoResponse::into_response)?;
+        let fields = decode(&bytes).map_err(|refusal| refused_form(page.clone(), refusal))?;
+        let submitted = fields.iter().find(|(name, _)| name == CSRF_FIELD).map(|(_, value)| value.as_str());
+        let expected = session.get::<String>(CSRF_KEY).await.map_err(|e| AppError::from(e).into_response())?;
+        let csrf = match (submitted, expected) {
+            (Some(s), Some(e)) if same_token(s, &e) => e,
+            _ => return Err(forbidden(page)),
+        };
+        if let Err(refusal) = fields.iter().try_for_each(|(name, value)| judge(name, value)) {
+            return Err(refused_form(page, refusal));
         }
-        serde_urlencoded::from_bytes::<T>(&bytes).map(CsrfForm).map_err(|_| super::error::unreadable_form(page))
+        let fields = T::deserialize(MapDeserializer::<_, serde::de::value::Error>::new(fields.into_iter()))
+            .map_err(|_| refused_form(page, Refusal::Unreadable))?;
+        let journey = J::from_request_parts(&mut parts, state).await.map_err(IntoResponse::into_response)?;
+        Ok(CsrfForm { fields, csrf, journey })
     }
+}
+
+/// Why a body was turned away at the door; each has its own 400 page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// A `%` without two hexadecimal digits after it, or bytes that are not UTF-8.
+    Unreadable,
+    /// A control character (C0, DEL, C1) or a bidirectional override: nothing a person types
+    /// into a one-line field, and what logs, databases and screens each read differently.
+    Character,
+    /// More characters than the field takes.
+    TooLong,
+}
+
+/// Every field's cap: above what any rule of ours accepts, so that a person who types too much
+/// is told so by the rule, next to the field; only a machine reaches it.
+const FIELD_MAX_CHARS: usize = 256;
+
+/// The token is 43 characters.
+const CSRF_MAX_CHARS: usize = 64;
+
+/// The fields of an `application/x-www-form-urlencoded` body, in order. Stricter than the
+/// WHATWG parser, which lets a stray `%` through and replaces bytes that are not UTF-8.
+pub fn decode(body: &[u8]) -> Result<Vec<(String, String)>, Refusal> {
+    body.split(|b| *b == b'&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = match pair.iter().position(|b| *b == b'=') {
+                Some(i) => (&pair[..i], &pair[i + 1..]),
+                None => (pair, &[][..]),
+            };
+            Ok((decode_part(name)?, decode_part(value)?))
+        })
+        .collect()
+}
+
+fn decode_part(raw: &[u8]) -> Result<String, Refusal> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut bytes = raw.iter();
+    while let Some(&b) = bytes.next() {
+        out.push(match b {
+            b'+' => b' ',
+            b'%' => {
+                let mut hex = || bytes.next().and_then(|d| char::from(*d).to_digit(16));
+                match (hex(), hex()) {
+                    (Some(high), Some(low)) => (high * 16 + low) as u8,
+                    _ => return Err(Refusal::Unreadable),
+                }
+            }
+            other => other,
+        });
+    }
+    String::from_utf8(out).map_err(|_| Refusal::Unreadable)
+}
+
+#[derive(Template)]
+#[template(path = "form_refused.html")]
+struct FormRefused {
+    page: Page,
+    title_key: &'static str,
+    body_key: &'static str,
+}
+
+fn form_refused(status: StatusCode, page: Page, title_key: &'static str, body_key: &'static str) -> Response {
+    render_with(status, &FormRefused { page, title_key, body_key }).unwrap_or_else(IntoResponse::into_response)
+}
+
+/// 403 for a form without its session's CSRF token (often a form left open until the
+/// session expired, or opened in another browser).
+fn forbidden(page: Page) -> Response {
+    form_refused(StatusCode::FORBIDDEN, page, "form.expired_title", "form.expired_body")
+}
+
+/// 400 for a body the door turned away, saying why.
+fn refused_form(page: Page, refusal: Refusal) -> Response {
+    let (title_key, body_key) = match refusal {
+        Refusal::Unreadable => ("form.unreadable_title", "form.unreadable_body"),
+        Refusal::Character => ("form.refused_title", "form.character_body"),
+        Refusal::TooLong => ("form.refused_title", "form.too_long_body"),
+    };
+    form_refused(StatusCode::BAD_REQUEST, page, title_key, body_key)
+}
+
+/// The same judgement for every field of every form, its name included.
+pub fn judge(name: &str, value: &str) -> Result<(), Refusal> {
+    let cap = if name == CSRF_FIELD { CSRF_MAX_CHARS } else { FIELD_MAX_CHARS };
+    if name.chars().chain(value.chars()).any(refused) {
+        return Err(Refusal::Character);
+    }
+    if name.chars().count() > FIELD_MAX_CHARS || value.chars().count() > cap {
+        return Err(Refusal::TooLong);
+    }
+    Ok(())
+}
+
+fn refused(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// What a person got wrong, field by field, in the order the form shows the fields.
@@ -119,6 +242,36 @@ mod tests {
         assert!(!same_token("abc", "abd"));
         assert!(!same_token("abc", "abcd"));
         assert!(!same_token("", "a"));
+    }
+
+    fn fields(body: &str) -> Result<Vec<(String, String)>, Refusal> {
+        decode(body.as_bytes())
+    }
+
+    #[test]
+    fn decoding_is_strict() {
+        let pair = |n: &str, v: &str| (n.to_string(), v.to_string());
+        assert_eq!(fields("a=1&b=%C3%A9t%C3%A9+x&&c"), Ok(vec![pair("a", "1"), pair("b", "été x"), pair("c", "")]));
+        assert_eq!(fields("a=%2B%25"), Ok(vec![pair("a", "+%")]));
+        assert_eq!(fields("a=%FF"), Err(Refusal::Unreadable), "not UTF-8");
+        assert_eq!(fields("a=%C3"), Err(Refusal::Unreadable), "a cut character");
+        assert_eq!(decode(b"a=\xff"), Err(Refusal::Unreadable), "raw bytes are judged too");
+        for stray in ["a=%", "a=%4", "a=%G1", "%zz=1"] {
+            assert_eq!(fields(stray), Err(Refusal::Unreadable), "{stray}");
+        }
+    }
+
+    #[test]
+    fn every_field_is_judged_the_same() {
+        assert_eq!(judge("answer", "Crème brûlée, 12 €"), Ok(()));
+        assert_eq!(judge("custom_question", "ما اسم مدينتك؟"), Ok(()), "right-to-left text is text");
+        for bad in ["a\u{0}b", "\t", "\n", "\u{1b}[31m", "\u{7f}", "\u{85}", "\u{9f}", "abc\u{202e}def", "\u{2066}"] {
+            assert_eq!(judge("answer", bad), Err(Refusal::Character), "{bad:?}");
+        }
+        assert_eq!(judge("na\u{0}me", "x"), Err(Refusal::Character), "names too");
+        assert_eq!(judge("password", &"é".repeat(FIELD_MAX_CHARS)), Ok(()), "characters, not bytes");
+        assert_eq!(judge("password", &"a".repeat(FIELD_MAX_CHARS + 1)), Err(Refusal::TooLong));
+        assert_eq!(judge(CSRF_FIELD, &"a".repeat(CSRF_MAX_CHARS + 1)), Err(Refusal::TooLong));
     }
 
     #[test]

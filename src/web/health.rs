@@ -5,10 +5,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 
-use super::AppState;
+use super::{AppState, routes};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+    Router::new().route(routes::HEALTHZ, get(healthz)).route(routes::READYZ, get(readyz))
 }
 
 async fn healthz() -> &'static str {

@@ -5,12 +5,13 @@ use axum::Router;
 use axum::response::Response;
 use axum::routing::get;
 
-use super::AppState;
 use super::error::AppError;
-use super::page::{Page, render};
+use super::page_context::Page;
+use super::respond::render;
+use super::{AppState, routes};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/", get(home))
+    Router::new().route(routes::HOME, get(home))
 }
 
 #[derive(Template)]

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use super::AppState;
+use super::{AppState, routes};
 
 /// One recorder per process: the `metrics` macros write to a global one.
 fn handle() -> &'static PrometheusHandle {
@@ -34,7 +34,7 @@ fn handle() -> &'static PrometheusHandle {
 
 pub fn router() -> Router<AppState> {
     handle();
-    Router::new().route("/metrics", get(render))
+    Router::new().route(routes::METRICS, get(render))
 }
 
 async fn render(State(state): State<AppState>) -> Response {

@@ -1,7 +1,17 @@
 //! The HTTP layer: one router per journey, shared middleware, and the server loop.
 
+// The journeys, each importing only the shared modules below it.
 mod account;
 mod activate;
+mod recover;
+
+// What journeys share.
+mod changes;
+mod choices;
+mod identify;
+mod journey;
+mod new_password;
+
 mod assets;
 pub mod client;
 mod error;
@@ -10,9 +20,10 @@ mod health;
 mod home;
 pub mod i18n;
 mod metrics;
-mod page;
-mod pages;
-mod recover;
+mod page_context;
+mod respond;
+mod routes;
+mod rules_and_help;
 mod session;
 
 use std::future::IntoFuture;
@@ -64,14 +75,14 @@ pub fn app(state: AppState) -> Router {
     let sessions = session::layer(&state.config, state.store.sessions());
     let routes = Router::new()
         .merge(home::router())
-        .merge(pages::router())
+        .merge(rules_and_help::router())
         .merge(activate::router())
         .merge(recover::router())
         .merge(account::router())
         .merge(metrics::router())
         .merge(health::router())
         .merge(assets::router())
-        .fallback(error::not_found)
+        .fallback(respond::not_found)
         .layer(axum::middleware::from_fn(session::renew_changed))
         .layer(axum::middleware::from_fn_with_state(state.clone(), error::styled))
         .layer(axum::middleware::from_fn_with_state(state.clone(), i18n::negotiate))

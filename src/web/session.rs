@@ -25,13 +25,30 @@ use tower_sessions::{Expiry, Session, SessionManagerLayer, SessionStore, cookie:
 
 use super::AppState;
 use super::error::AppError;
-use super::form::session_error;
 use crate::config::Config;
 use crate::store::SessionRows;
 
+/// What a session may hold, each under its own key.
+pub mod keys {
+    /// The CSRF token of the session's forms.
+    pub const CSRF: &str = "csrf";
+    /// The activation wizard in progress.
+    pub const WIZARD: &str = "activation";
+    /// What the activation's confirmation page shows.
+    pub const ACTIVATED: &str = "activation_done";
+    /// A recovery in progress.
+    pub const RECOVERY: &str = "recovery";
+    /// The login a finished recovery shows.
+    pub const RECOVERED: &str = "recovered_login";
+    /// Who is signed in.
+    pub const SIGNED_IN: &str = "signed_in";
+    /// A message for the next page of the account area.
+    pub const FLASH: &str = "flash";
+}
+
 /// Keys whose sessions are checked against the database on every request. Any key that makes
 /// a session worth more than a wizard's progress belongs here.
-const AUTHORITATIVE: [&str; 2] = [super::account::SIGNED_IN, super::recover::RECOVERY];
+const AUTHORITATIVE: [&str; 2] = [keys::SIGNED_IN, keys::RECOVERY];
 
 /// How long a replaced id still reads (from the database or any instance's cache).
 const GRACE: Duration = Duration::from_secs(30);
@@ -168,22 +185,25 @@ pub async fn renew_changed(session: Session, request: Request, next: Next) -> Re
         && !held
         && !authoritative(&session).await?
     {
-        RENEWING.scope((), session.cycle_id()).await.map_err(session_error)?;
+        new_id(&session).await?;
     }
     Ok(response)
 }
 
-/// A new id for this session, against fixation: whoever planted the old one is left with what
-/// it held. Unless that was a sign-in or a recovery, the old id is retired like a renewal's
+/// A new id for this session (the one way ids change), against fixation: whoever planted the
+/// old one is left with what it held. Unless that was a sign-in or a recovery, the old id is retired like a renewal's
 /// (its row retired in the statement that writes the new one) instead of deleted apart.
 pub async fn new_id(session: &Session) -> Result<(), AppError> {
-    if authoritative(session).await? { session.cycle_id().await } else { RENEWING.scope((), session.cycle_id()).await }
-        .map_err(session_error)
+    Ok(if authoritative(session).await? {
+        session.cycle_id().await
+    } else {
+        RENEWING.scope((), session.cycle_id()).await
+    }?)
 }
 
 async fn authoritative(session: &Session) -> Result<bool, AppError> {
     for key in AUTHORITATIVE {
-        if session.get_value(key).await.map_err(session_error)?.is_some() {
+        if session.get_value(key).await?.is_some() {
             return Ok(true);
         }
     }

@@ -1,75 +1,86 @@
-//! Signing in and out, and the signed-in person's account pages.
+//! Signing in and out, and the signed-in person's account settings.
 
 mod login;
-pub mod pages;
+mod settings;
 
 use axum::Router;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use super::AppState;
-use super::activate::see_other;
 use super::error::AppError;
-use super::form::session_error;
-use super::page::Page;
+use super::journey::JourneyState;
+use super::page_context::Page;
+use super::respond::see_other;
+use super::routes::{ACCOUNT, ACCOUNT_PASSWORD, ACCOUNT_PREFERENCES, ACCOUNT_QUESTION, LOGIN, LOGOUT};
+use super::session::keys::SIGNED_IN;
 use crate::store::{AccountRecord, PersonRecord};
-
-pub(super) const SIGNED_IN: &str = "signed_in";
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/login", get(login::show).post(login::submit))
-        .route("/logout", post(login::logout))
-        .route("/account", get(pages::overview))
-        .route("/account/password", get(pages::password_show).post(pages::password_submit))
-        .route("/account/question", get(pages::question_show).post(pages::question_submit))
-        .route("/account/preferences", get(pages::preferences_show).post(pages::preferences_submit))
+        .route(LOGIN, get(login::show).post(login::submit))
+        .route(LOGOUT, post(login::logout))
+        .route(ACCOUNT, get(settings::overview))
+        .route(ACCOUNT_PASSWORD, get(settings::password_show).post(settings::password_submit))
+        .route(ACCOUNT_QUESTION, get(settings::question_show).post(settings::question_submit))
+        .route(ACCOUNT_PREFERENCES, get(settings::preferences_show).post(settings::preferences_submit))
 }
 
-/// Who is signed in on this session, since when, and when they were last seen.
+/// What the session holds of a sign-in: who, since when, last seen when.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SignedIn {
-    pub person_id: i64,
-    pub since: OffsetDateTime,
-    pub last_seen: OffsetDateTime,
+struct SignInTimes {
+    person_id: i64,
+    since: OffsetDateTime,
+    last_seen: OffsetDateTime,
 }
 
-/// The signed-in person with their account, or the answer to give instead (to /login).
-pub async fn require(
-    session: &Session,
-    state: &AppState,
-    page: &Page,
-) -> Result<Result<(PersonRecord, AccountRecord), Response>, AppError> {
-    let to_login = || Ok(Err(see_other(page, "/login")));
-    let Some(mut signed_in) = session.get::<SignedIn>(SIGNED_IN).await.map_err(session_error)? else {
-        return to_login();
+/// The signed-in person with their account; rejected with a 303 to the sign-in page when no one
+/// is, or no longer may be (idle, too long, disabled), and then the session ends.
+pub struct SignedIn {
+    pub person: PersonRecord,
+    pub account: AccountRecord,
+}
+
+impl JourneyState for SignedIn {
+    async fn load(session: &Session, state: &AppState, page: Page) -> Result<Self, Response> {
+        match signed_in(session, state).await {
+            Ok(Some(signed_in)) => Ok(signed_in),
+            Ok(None) => Err(see_other(&page, LOGIN)),
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}
+
+async fn signed_in(session: &Session, state: &AppState) -> Result<Option<SignedIn>, AppError> {
+    let Some(mut times) = session.get::<SignInTimes>(SIGNED_IN).await? else {
+        return Ok(None);
     };
     let now = OffsetDateTime::now_utc();
-    if now - signed_in.last_seen > state.config.session_idle || now - signed_in.since > state.config.session_max {
-        session.flush().await.map_err(session_error)?;
-        return to_login();
-    }
-    let person = state.store.person(signed_in.person_id).await?;
-    let account = state.store.account(signed_in.person_id).await?;
-    let (Some(person), Some(account)) = (person, account) else {
-        session.flush().await.map_err(session_error)?;
-        return to_login();
+    let fresh = now - times.last_seen <= state.config.session_idle && now - times.since <= state.config.session_max;
+    let (person, account) = if fresh {
+        (state.store.person(times.person_id).await?, state.store.account(times.person_id).await?)
+    } else {
+        (None, None)
     };
-    if !person.is_active() {
-        session.flush().await.map_err(session_error)?;
-        return to_login();
+    match (person, account) {
+        (Some(person), Some(account)) if person.is_active() => {
+            times.last_seen = now;
+            session.insert(SIGNED_IN, &times).await?;
+            Ok(Some(SignedIn { person, account }))
+        }
+        _ => {
+            session.flush().await?;
+            Ok(None)
+        }
     }
-    signed_in.last_seen = now;
-    session.insert(SIGNED_IN, &signed_in).await.map_err(session_error)?;
-    Ok(Ok((person, account)))
 }
 
 /// Starts a signed-in session under a new id, so that a cookie planted beforehand is worth nothing.
-pub async fn sign_in(session: &Session, person_id: i64) -> Result<(), AppError> {
-    session.cycle_id().await.map_err(session_error)?;
+async fn sign_in(session: &Session, person_id: i64) -> Result<(), AppError> {
+    super::session::new_id(session).await?;
     let now = OffsetDateTime::now_utc();
-    session.insert(SIGNED_IN, SignedIn { person_id, since: now, last_seen: now }).await.map_err(session_error)
+    Ok(session.insert(SIGNED_IN, SignInTimes { person_id, since: now, last_seen: now }).await?)
 }

@@ -1,39 +1,47 @@
 //! The activation wizard: identify, question joker, SMS, photo, password, done.
 
-pub mod identify;
-pub mod password;
-pub mod steps;
+mod identify;
+mod password;
+mod steps;
 
 use askama::Template;
 use axum::Router;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use super::AppState;
 use super::error::AppError;
-use super::form::session_error;
-use super::page::{Page, render};
+use super::journey::JourneyState;
+use super::page_context::Page;
+use super::respond::{render, see_other};
+use super::routes::ACTIVATE_IDENTIFY;
+use super::session::keys::{ACTIVATED, WIZARD};
 use crate::domain::activation::{Activated, Step, Wizard};
-
-const WIZARD: &str = "activation";
-const ACTIVATED: &str = "activation_done";
+use crate::store::PersonRecord;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/activate", get(identify::choose))
-        .route("/activate/identify", get(identify::show).post(identify::submit))
-        .route("/activate/question", get(steps::question_show).post(steps::question_submit))
-        .route("/activate/sms", get(steps::sms_show).post(steps::sms_submit))
-        .route("/activate/photo", get(steps::photo_show).post(steps::photo_submit))
-        .route("/activate/password", get(password::show).post(password::submit))
-        .route("/activate/done", get(password::done))
+        .route(Step::Identify.path(), get(identify::choose))
+        .route(ACTIVATE_IDENTIFY, get(identify::show).post(identify::submit))
+        .route(Step::Question.path(), get(steps::question_show).post(steps::question_submit))
+        .route(Step::Sms.path(), get(steps::sms_show).post(steps::sms_submit))
+        .route(Step::Photo.path(), get(steps::photo_show).post(steps::photo_submit))
+        .route(Step::Password.path(), get(password::show).post(password::submit))
+        .route(Step::Done.path(), get(password::done))
 }
 
-/// 303 to a page of ours (never to a user-supplied target).
-pub fn see_other(page: &Page, path: &str) -> Response {
-    Redirect::to(&page.url(path)).into_response()
+/// The steps with a page of their own that need the wizard.
+const STEPS: [Step; 4] = [Step::Question, Step::Sms, Step::Photo, Step::Password];
+
+/// The wizard of this session, at the step whose page is asked for; otherwise a 303 to the first
+/// step not yet done, or the page saying the wizard expired.
+impl JourneyState for Wizard {
+    async fn load(session: &Session, state: &AppState, page: Page) -> Result<Self, Response> {
+        let step = STEPS.into_iter().find(|step| step.path() == page.path).unwrap_or(Step::Done);
+        enter(session, state, page, step).await
+    }
 }
 
 #[derive(Template)]
@@ -42,60 +50,49 @@ struct Expired {
     page: Page,
 }
 
-/// The wizard of this session when it may show `step`; otherwise the answer to give instead:
-/// a 303 to the first step not done, or the page saying the wizard expired.
-pub async fn enter(
-    session: &Session,
-    state: &AppState,
-    page: Page,
-    step: Step,
-) -> Result<Result<(Wizard, Page), Response>, AppError> {
-    let Some(mut wizard) = session.get::<Wizard>(WIZARD).await.map_err(session_error)? else {
-        return Ok(Err(see_other(&page, Step::Identify.path())));
+/// The wizard when it may show `step`; otherwise the answer to give instead.
+async fn enter(session: &Session, state: &AppState, page: Page, step: Step) -> Result<Wizard, Response> {
+    let Some(mut wizard) = session.get::<Wizard>(WIZARD).await.map_err(AppError::rejection)? else {
+        return Err(see_other(&page, Step::Identify.path()));
     };
     let now = OffsetDateTime::now_utc();
     if wizard.expired(now, state.config.wizard_timeout) {
-        session.remove::<Wizard>(WIZARD).await.map_err(session_error)?;
-        return Ok(Err(render(&Expired { page })?));
+        session.remove::<Wizard>(WIZARD).await.map_err(AppError::rejection)?;
+        return Err(render(&Expired { page }).unwrap_or_else(IntoResponse::into_response));
     }
     if let Err(first_missing) = wizard.allows(step) {
-        return Ok(Err(see_other(&page, first_missing.path())));
+        return Err(see_other(&page, first_missing.path()));
     }
     // Each write gives the session a new id (web::session); a sixtieth of the timeout is
     // precision enough for the idle limit, and spares the pages that only read.
     if now - wizard.last_seen > state.config.wizard_timeout / 60 {
         wizard.last_seen = now;
-        save(session, &wizard).await?;
+        save(session, &wizard).await.map_err(AppError::rejection)?;
     }
-    Ok(Ok((wizard, page)))
+    Ok(wizard)
 }
 
-pub async fn save(session: &Session, wizard: &Wizard) -> Result<(), AppError> {
-    session.insert(WIZARD, wizard).await.map_err(session_error)
+/// The person the wizard is about, as the store knows them now (for the rules that need every
+/// identifier); `None` when the store no longer does.
+async fn person(state: &AppState, wizard: &Wizard) -> Result<Option<PersonRecord>, AppError> {
+    Ok(state.store.person(wizard.person.person_id).await?)
+}
+
+async fn save(session: &Session, wizard: &Wizard) -> Result<(), AppError> {
+    Ok(session.insert(WIZARD, wizard).await?)
 }
 
 /// Ends the wizard and keeps what the confirmation page shows.
-pub async fn finish(session: &Session, activated: &Activated) -> Result<(), AppError> {
-    session.remove::<Wizard>(WIZARD).await.map_err(session_error)?;
-    session.insert(ACTIVATED, activated).await.map_err(session_error)
+async fn finish(session: &Session, activated: &Activated) -> Result<(), AppError> {
+    forget_wizard(session).await?;
+    Ok(session.insert(ACTIVATED, activated).await?)
 }
 
-pub async fn activated(session: &Session) -> Result<Option<Activated>, AppError> {
-    session.get::<Activated>(ACTIVATED).await.map_err(session_error)
+async fn activated(session: &Session) -> Result<Option<Activated>, AppError> {
+    Ok(session.get::<Activated>(ACTIVATED).await?)
 }
 
-pub async fn forget_wizard(session: &Session) -> Result<(), AppError> {
-    session.remove::<Wizard>(WIZARD).await.map_err(session_error).map(drop)
-}
-
-/// The progress bar of a step, as the templates show it.
-pub struct Progress {
-    pub percent: u8,
-    pub previous: Option<&'static str>,
-}
-
-impl Progress {
-    pub fn of(step: Step) -> Self {
-        Self { percent: step.progress(), previous: step.previous().map(Step::path) }
-    }
+async fn forget_wizard(session: &Session) -> Result<(), AppError> {
+    session.remove::<Wizard>(WIZARD).await?;
+    Ok(())
 }

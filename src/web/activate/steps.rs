@@ -8,23 +8,17 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
-use super::identify::unprocessable;
-use super::{Progress, enter, save, see_other};
+use super::{forget_wizard, person, save};
 use crate::domain::activation::{PhotoChoice, QuestionChoice, SmsChoice, Step, Wizard};
-use crate::domain::birth_date::BirthDate;
-use crate::domain::phone::MobileNumber;
-use crate::domain::security_answer::{
-    CUSTOM_QUESTION_ID, SecurityAnswer, SecurityQuestion, default_questions, find_proposed_question,
-};
+use crate::domain::security_answer::SecurityAnswer;
 use crate::web::AppState;
+use crate::web::choices::{parse_answer, parse_question, parse_sms, parse_yes_no, proposed_questions};
 use crate::web::error::AppError;
-use crate::web::form::{CsrfForm, FieldErrors, csrf_token};
-use crate::web::page::{Page, render};
-
-/// The proposed questions as (id, text) in the page's language.
-pub fn proposed_questions(page: &Page) -> Vec<(&'static str, String)> {
-    default_questions().into_iter().map(|q| (q.id, page.t(q.key))).collect()
-}
+use crate::web::form::{Csrf, CsrfForm, FieldErrors};
+use crate::web::identify::Progress;
+use crate::web::journey::At;
+use crate::web::page_context::Page;
+use crate::web::respond::{render, see_other, unprocessable};
 
 #[derive(Template)]
 #[template(path = "activate/question.html")]
@@ -47,12 +41,7 @@ impl QuestionForm {
     }
 }
 
-pub async fn question_show(State(state): State<AppState>, session: Session, page: Page) -> Result<Response, AppError> {
-    let (wizard, page) = match enter(&session, &state, page, Step::Question).await? {
-        Ok(entered) => entered,
-        Err(response) => return Ok(response),
-    };
-    let csrf = csrf_token(&session).await?;
+pub async fn question_show(At(wizard): At<Wizard>, Csrf(csrf): Csrf, page: Page) -> Result<Response, AppError> {
     let chosen = wizard.question.as_ref();
     render(&QuestionForm {
         questions: proposed_questions(&page),
@@ -80,57 +69,12 @@ enum Answer {
     Kept(String),
 }
 
-/// Personal data the answer may not be: what someone who knows the person's papers knows.
-pub fn personal_data(identifiers: &[&str], birth_date: time::Date) -> Vec<String> {
-    let born = BirthDate::from_date(birth_date);
-    identifiers.iter().map(|s| s.to_string()).chain([born.to_french(), born.to_iso()]).collect()
-}
-
-fn forbidden_answers(wizard: &Wizard) -> Vec<String> {
-    let p = &wizard.person;
-    personal_data(&[&p.identifier, &p.uid, &p.login], p.birth_date)
-}
-
-/// A proposed question's id, or `custom` with the person's own wording: `Some(custom text)`.
-pub fn parse_question(
-    page: &Page,
-    question_id: &str,
-    custom_question: &str,
-    errors: &mut FieldErrors,
-) -> Option<Option<String>> {
-    if question_id == CUSTOM_QUESTION_ID {
-        SecurityQuestion::parse(custom_question)
-            .map(|q| Some(q.as_str().to_string()))
-            .map_err(|e| errors.add("custom_question", page.t_with(e.code(), &e.params())))
-            .ok()
-    } else if find_proposed_question(question_id).is_some() {
-        Some(None)
-    } else {
-        errors.add("question", page.t("question.choose"));
-        None
-    }
-}
-
-pub fn parse_answer(
-    page: &Page,
-    answer: &str,
-    forbidden: &[String],
-    errors: &mut FieldErrors,
-) -> Option<SecurityAnswer> {
-    let forbidden: Vec<&str> = forbidden.iter().map(String::as_str).collect();
-    SecurityAnswer::parse(answer, &forbidden).map_err(|e| errors.add("answer", page.t_with(e.code(), &e.params()))).ok()
-}
-
 pub async fn question_submit(
     State(state): State<AppState>,
     session: Session,
     page: Page,
-    CsrfForm(fields): CsrfForm<QuestionFields>,
+    CsrfForm { fields, csrf, journey: At(mut wizard) }: CsrfForm<QuestionFields, At<Wizard>>,
 ) -> Result<Response, AppError> {
-    let (mut wizard, page) = match enter(&session, &state, page, Step::Question).await? {
-        Ok(entered) => entered,
-        Err(response) => return Ok(response),
-    };
     let mut errors = FieldErrors::default();
     let question_id = fields.question.trim();
     let custom = parse_question(&page, question_id, &fields.custom_question, &mut errors);
@@ -142,10 +86,15 @@ pub async fn question_submit(
     });
     let answer = match kept {
         Some(q) => Some(Answer::Kept(q.answer_hash.clone())),
-        None => parse_answer(&page, &fields.answer, &forbidden_answers(&wizard), &mut errors).map(Answer::New),
+        None => {
+            let Some(person) = person(&state, &wizard).await? else {
+                forget_wizard(&session).await?;
+                return Ok(see_other(&page, Step::Identify.path()));
+            };
+            parse_answer(&page, &fields.answer, &person, &mut errors).map(Answer::New)
+        }
     };
     let (Some(custom_question), Some(answer)) = (custom, answer) else {
-        let csrf = csrf_token(&session).await?;
         return unprocessable(&QuestionForm {
             questions: proposed_questions(&page),
             page,
@@ -158,9 +107,7 @@ pub async fn question_submit(
         });
     };
     let answer_hash = match answer {
-        Answer::New(answer) => {
-            state.hasher.hash(&SecretString::from(answer.as_str().to_owned())).await.map_err(anyhow::Error::from)?
-        }
+        Answer::New(answer) => state.hasher.hash(&SecretString::from(answer.as_str().to_owned())).await?,
         Answer::Kept(hash) => hash,
     };
     wizard.question = Some(QuestionChoice { question_id: question_id.to_string(), custom_question, answer_hash });
@@ -179,12 +126,7 @@ pub struct SmsForm {
     pub errors: FieldErrors,
 }
 
-pub async fn sms_show(State(state): State<AppState>, session: Session, page: Page) -> Result<Response, AppError> {
-    let (wizard, page) = match enter(&session, &state, page, Step::Sms).await? {
-        Ok(entered) => entered,
-        Err(response) => return Ok(response),
-    };
-    let csrf = csrf_token(&session).await?;
+pub async fn sms_show(At(wizard): At<Wizard>, Csrf(csrf): Csrf, page: Page) -> Result<Response, AppError> {
     let (consent, phone) = match &wizard.sms {
         Some(SmsChoice { phone: Some(p), .. }) => ("yes", p.clone()),
         Some(SmsChoice { phone: None, .. }) => ("no", String::new()),
@@ -207,34 +149,13 @@ pub struct SmsFields {
     phone: String,
 }
 
-/// Yes with a valid mobile number, or no; the same rules in activation and preferences.
-pub fn parse_sms(page: &Page, consent: &str, phone: &str, errors: &mut FieldErrors) -> Option<Option<String>> {
-    match consent {
-        "yes" => MobileNumber::parse(phone)
-            .map(|m| Some(m.as_e164().to_string()))
-            .map_err(|e| errors.add("phone", page.t(e.code())))
-            .ok(),
-        "no" => Some(None),
-        _ => {
-            errors.add("sms_consent", page.t("sms.choose"));
-            None
-        }
-    }
-}
-
 pub async fn sms_submit(
-    State(state): State<AppState>,
     session: Session,
     page: Page,
-    CsrfForm(fields): CsrfForm<SmsFields>,
+    CsrfForm { fields, csrf, journey: At(mut wizard) }: CsrfForm<SmsFields, At<Wizard>>,
 ) -> Result<Response, AppError> {
-    let (mut wizard, page) = match enter(&session, &state, page, Step::Sms).await? {
-        Ok(entered) => entered,
-        Err(response) => return Ok(response),
-    };
     let mut errors = FieldErrors::default();
     let Some(phone) = parse_sms(&page, fields.sms_consent.as_str(), &fields.phone, &mut errors) else {
-        let csrf = csrf_token(&session).await?;
         return unprocessable(&SmsForm {
             page,
             csrf,
@@ -259,12 +180,7 @@ pub struct PhotoForm {
     pub errors: FieldErrors,
 }
 
-pub async fn photo_show(State(state): State<AppState>, session: Session, page: Page) -> Result<Response, AppError> {
-    let (wizard, page) = match enter(&session, &state, page, Step::Photo).await? {
-        Ok(entered) => entered,
-        Err(response) => return Ok(response),
-    };
-    let csrf = csrf_token(&session).await?;
+pub async fn photo_show(At(wizard): At<Wizard>, Csrf(csrf): Csrf, page: Page) -> Result<Response, AppError> {
     let consent = match &wizard.photo {
         Some(PhotoChoice { consent: true, .. }) => "yes",
         Some(PhotoChoice { consent: false, .. }) => "no",
@@ -285,31 +201,13 @@ pub struct PhotoFields {
     photo_consent: String,
 }
 
-/// "yes" or "no"; anything else is a question left unanswered.
-pub fn parse_yes_no(page: &Page, field: &'static str, value: &str, errors: &mut FieldErrors) -> Option<bool> {
-    match value {
-        "yes" => Some(true),
-        "no" => Some(false),
-        _ => {
-            errors.add(field, page.t("form.choose_yes_no"));
-            None
-        }
-    }
-}
-
 pub async fn photo_submit(
-    State(state): State<AppState>,
     session: Session,
     page: Page,
-    CsrfForm(fields): CsrfForm<PhotoFields>,
+    CsrfForm { fields, csrf, journey: At(mut wizard) }: CsrfForm<PhotoFields, At<Wizard>>,
 ) -> Result<Response, AppError> {
-    let (mut wizard, page) = match enter(&session, &state, page, Step::Photo).await? {
-        Ok(entered) => entered,
-        Err(response) => return Ok(response),
-    };
     let mut errors = FieldErrors::default();
     let Some(consent) = parse_yes_no(&page, "photo_consent", &fields.photo_consent, &mut errors) else {
-        let csrf = csrf_token(&session).await?;
         return unprocessable(&PhotoForm {
             page,
             csrf,

@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -12,30 +12,27 @@ use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use super::AppState;
-use super::account::pages::{asked_question, new_password_errors, set_password};
-use super::activate::identify::{
-    Choose, Disabled, Identification, IdentifyFields, MethodQuery, empty_form, identify, too_many, unprocessable,
-};
-use super::activate::password::{RulesView, rules_view};
-use super::activate::see_other;
+use super::choices::asked_question;
 use super::client::ClientAddr;
 use super::error::AppError;
-use super::form::{CsrfForm, FieldErrors, csrf_token, session_error};
-use super::page::{Page, render};
-use crate::domain::identifiers::IdentificationMethod;
-use crate::domain::security_answer::normalize_answer;
+use super::form::{Csrf, CsrfForm, FieldErrors, csrf_token};
+use super::identify::{Identification, IdentifyFields, Journey, MethodQuery, choose, disabled, empty_form, identify};
+use super::journey::{At, JourneyState};
+use super::new_password::{RulesView, check_new_password, rules_view, set_password};
+use super::page_context::Page;
+use super::respond::{render, see_other, too_many, unprocessable};
+use super::routes::{RECOVER, RECOVER_DONE, RECOVER_PASSWORD, RECOVER_QUESTION};
+use super::session::keys::{RECOVERED, RECOVERY};
+use crate::domain::security_answer::SecurityAnswer;
 use crate::domain::throttle;
-use crate::store::PersonRecord;
-
-pub(super) const RECOVERY: &str = "recovery";
-const RECOVERED: &str = "recovered_login";
+use crate::store::{AccountRecord, PersonRecord};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/recover", get(start).post(submit))
-        .route("/recover/question", get(question_show).post(question_submit))
-        .route("/recover/password", get(password_show).post(password_submit))
-        .route("/recover/done", get(done))
+        .route(RECOVER, get(start).post(submit))
+        .route(RECOVER_QUESTION, get(question_show).post(question_submit))
+        .route(RECOVER_PASSWORD, get(password_show).post(password_submit))
+        .route(RECOVER_DONE, get(done))
 }
 
 /// Who is recovering in this session, and whether they answered their question.
@@ -46,12 +43,10 @@ struct Recovery {
     last_seen: OffsetDateTime,
 }
 
-pub async fn start(page: Page, session: Session, Query(query): Query<MethodQuery>) -> Result<Response, AppError> {
+async fn start(page: Page, Query(query): Query<MethodQuery>, session: Session) -> Result<Response, AppError> {
     match query.method() {
-        Some(method) => empty_form(page, &session, "/recover", method).await,
-        None => {
-            render(&Choose { page, methods: IdentificationMethod::ALL, target: "/recover", title_key: "recover.title" })
-        }
+        Some(method) => empty_form(page, csrf_token(&session).await?, Journey::Recovery, method),
+        None => choose(page, Journey::Recovery),
     }
 }
 
@@ -61,64 +56,77 @@ struct NotActivated {
     page: Page,
 }
 
-pub async fn submit(
+async fn submit(
     State(state): State<AppState>,
     session: Session,
     client: ClientAddr,
     page: Page,
-    CsrfForm(fields): CsrfForm<IdentifyFields>,
+    CsrfForm { fields, csrf, .. }: CsrfForm<IdentifyFields>,
 ) -> Result<Response, AppError> {
-    let (person, has_account) = match identify(&state, &session, client, page.clone(), "/recover", fields).await? {
+    let (person, has_account) = match identify(&state, csrf, client, page.clone(), Journey::Recovery, fields).await? {
         Identification::Person { person, has_account, .. } => (person, has_account),
         Identification::Refused(response) => return Ok(response),
     };
-    session.remove::<Recovery>(RECOVERY).await.map_err(session_error)?;
+    session.remove::<Recovery>(RECOVERY).await?;
     if !person.is_active() {
-        return render(&Disabled { page });
+        return disabled(page);
     }
     if !has_account {
         return render(&NotActivated { page });
     }
-    session.cycle_id().await.map_err(session_error)?;
+    super::session::new_id(&session).await?;
     let recovery = Recovery { person_id: person.id, answered: false, last_seen: OffsetDateTime::now_utc() };
-    session.insert(RECOVERY, &recovery).await.map_err(session_error)?;
-    Ok(see_other(&page, "/recover/question"))
+    session.insert(RECOVERY, &recovery).await?;
+    Ok(see_other(&page, RECOVER_QUESTION))
 }
 
-/// The recovery of this session when it may show a step needing (or not) the answer.
+/// The recovery of this session, at the step whose page is asked for; rejected with a 303 to
+/// the first step not yet done (the answer before the password), or to the start when there is
+/// none, it went idle, or the account is gone or disabled.
+struct Recovering {
+    recovery: Recovery,
+    person: PersonRecord,
+    account: AccountRecord,
+}
+
+impl JourneyState for Recovering {
+    async fn load(session: &Session, state: &AppState, page: Page) -> Result<Self, Response> {
+        let needs_answer = page.path != RECOVER_QUESTION;
+        match enter(session, state, needs_answer).await {
+            Ok(Ok(recovering)) => Ok(recovering),
+            Ok(Err(first_missing)) => Err(see_other(&page, first_missing)),
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}
+
+/// The recovery when it may show a step needing (or not) the answer; otherwise the page of the
+/// first step not yet done.
 async fn enter(
     session: &Session,
     state: &AppState,
-    page: &Page,
     needs_answer: bool,
-) -> Result<Result<(Recovery, PersonRecord), Response>, AppError> {
-    let Some(mut recovery) = session.get::<Recovery>(RECOVERY).await.map_err(session_error)? else {
-        return Ok(Err(see_other(page, "/recover")));
+) -> Result<Result<Recovering, &'static str>, AppError> {
+    let Some(mut recovery) = session.get::<Recovery>(RECOVERY).await? else {
+        return Ok(Err(RECOVER));
     };
     let now = OffsetDateTime::now_utc();
     if now - recovery.last_seen > state.config.wizard_timeout {
-        session.remove::<Recovery>(RECOVERY).await.map_err(session_error)?;
-        return Ok(Err(see_other(page, "/recover")));
+        session.remove::<Recovery>(RECOVERY).await?;
+        return Ok(Err(RECOVER));
     }
     if needs_answer && !recovery.answered {
-        return Ok(Err(see_other(page, "/recover/question")));
+        return Ok(Err(RECOVER_QUESTION));
     }
-    let Some(person) = state.store.person(recovery.person_id).await?.filter(PersonRecord::is_active) else {
-        session.remove::<Recovery>(RECOVERY).await.map_err(session_error)?;
-        return Ok(Err(see_other(page, "/recover")));
+    let person = state.store.person(recovery.person_id).await?.filter(PersonRecord::is_active);
+    let account = state.store.account(recovery.person_id).await?;
+    let (Some(person), Some(account)) = (person, account) else {
+        session.remove::<Recovery>(RECOVERY).await?;
+        return Ok(Err(RECOVER));
     };
     recovery.last_seen = now;
-    session.insert(RECOVERY, &recovery).await.map_err(session_error)?;
-    Ok(Ok((recovery, person)))
-}
-
-macro_rules! entered {
-    ($session:expr, $state:expr, $page:expr, $needs_answer:expr) => {
-        match enter(&$session, &$state, &$page, $needs_answer).await? {
-            Ok(entered) => entered,
-            Err(response) => return Ok(response),
-        }
-    };
+    session.insert(RECOVERY, &recovery).await?;
+    Ok(Ok(Recovering { recovery, person, account }))
 }
 
 #[derive(Template)]
@@ -130,44 +138,50 @@ struct QuestionForm {
     errors: FieldErrors,
 }
 
-async fn question_text(state: &AppState, page: &Page, person_id: i64) -> Result<String, AppError> {
-    Ok(state.store.account(person_id).await?.map(|a| asked_question(page, &a)).unwrap_or_default())
-}
-
-pub async fn question_show(State(state): State<AppState>, session: Session, page: Page) -> Result<Response, AppError> {
-    let (recovery, _) = entered!(session, state, page, false);
-    let csrf = csrf_token(&session).await?;
-    let question = question_text(&state, &page, recovery.person_id).await?;
-    render(&QuestionForm { page, csrf, question, errors: FieldErrors::default() })
+async fn question_show(
+    At(Recovering { account, .. }): At<Recovering>,
+    Csrf(csrf): Csrf,
+    page: Page,
+) -> Result<Response, AppError> {
+    render(&QuestionForm { question: asked_question(&page, &account), page, csrf, errors: FieldErrors::default() })
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub struct AnswerFields {
+struct AnswerFields {
     answer: String,
 }
 
-pub async fn question_submit(
+async fn question_submit(
     State(state): State<AppState>,
     session: Session,
     page: Page,
-    CsrfForm(fields): CsrfForm<AnswerFields>,
+    CsrfForm { fields, csrf, journey }: CsrfForm<AnswerFields, At<Recovering>>,
 ) -> Result<Response, AppError> {
-    let (mut recovery, person) = entered!(session, state, page, false);
+    let At(Recovering { mut recovery, person, account }) = journey;
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let key = throttle::recovery_key(person.id);
     if let Some(until) = state.store.throttle_locked_until(&key, now).await? {
         return too_many(page, until, now);
     }
-    let Some(account) = state.store.account(person.id).await? else {
-        return Ok(see_other(&page, "/recover"));
+    let again = |page: Page, errors: FieldErrors| {
+        unprocessable(&QuestionForm { question: asked_question(&page, &account), page, csrf, errors })
     };
-    let answer = SecretString::from(normalize_answer(&fields.answer));
-    if state.hasher.matches(&answer, &account.answer_hash).await.map_err(anyhow::Error::from)? {
+    // An answer the rules would not have accepted cannot be the one saved: said at once,
+    // without a hash or a failure counted.
+    let answer = match SecurityAnswer::parse(&fields.answer, &[]) {
+        Ok(answer) => SecretString::from(answer.as_str().to_owned()),
+        Err(e) => {
+            let mut errors = FieldErrors::default();
+            errors.add("answer", page.t_with(e.code(), &e.params()));
+            return again(page, errors);
+        }
+    };
+    if state.hasher.matches(&answer, &account.answer_hash).await? {
         state.store.throttle_clear(&key).await?;
         recovery.answered = true;
-        session.insert(RECOVERY, &recovery).await.map_err(session_error)?;
-        return Ok(see_other(&page, "/recover/password"));
+        session.insert(RECOVERY, &recovery).await?;
+        return Ok(see_other(&page, RECOVER_PASSWORD));
     }
     tracing::info!(person_id = person.id, "recovery: wrong answer");
     if let Some(until) = state.store.throttle_failure(&key, now, &throttle::RECOVERY_ANSWER).await? {
@@ -175,9 +189,7 @@ pub async fn question_submit(
     }
     let mut errors = FieldErrors::default();
     errors.add("answer", page.t("recover.wrong_answer"));
-    let csrf = csrf_token(&session).await?;
-    let question = question_text(&state, &page, person.id).await?;
-    unprocessable(&QuestionForm { page, csrf, question, errors })
+    again(page, errors)
 }
 
 #[derive(Template)]
@@ -189,38 +201,39 @@ struct PasswordForm {
     errors: FieldErrors,
 }
 
-pub async fn password_show(State(state): State<AppState>, session: Session, page: Page) -> Result<Response, AppError> {
-    entered!(session, state, page, true);
-    let csrf = csrf_token(&session).await?;
+async fn password_show(
+    State(state): State<AppState>,
+    At(_): At<Recovering>,
+    Csrf(csrf): Csrf,
+    page: Page,
+) -> Result<Response, AppError> {
     render(&PasswordForm { rules: rules_view(&state, &page), page, csrf, errors: FieldErrors::default() })
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub struct PasswordFields {
-    password: String,
-    password_confirm: String,
+struct PasswordFields {
+    password: SecretString,
+    password_confirm: SecretString,
 }
 
-pub async fn password_submit(
+async fn password_submit(
     State(state): State<AppState>,
     session: Session,
     client: ClientAddr,
     page: Page,
-    CsrfForm(fields): CsrfForm<PasswordFields>,
+    CsrfForm { fields, csrf, journey }: CsrfForm<PasswordFields, At<Recovering>>,
 ) -> Result<Response, AppError> {
-    let (_, person) = entered!(session, state, page, true);
-    let password = SecretString::from(fields.password);
+    let At(Recovering { person, .. }) = journey;
     let mut errors = FieldErrors::default();
-    new_password_errors(&state, &page, &person, &password, &fields.password_confirm, &mut errors).await?;
+    check_new_password(&state, &page, &person, &fields.password, &fields.password_confirm, &mut errors).await?;
     if !errors.is_empty() {
-        let csrf = csrf_token(&session).await?;
         return unprocessable(&PasswordForm { rules: rules_view(&state, &page), page, csrf, errors });
     }
-    set_password(&state, &page, &person, client, &password, "password_recovered").await?;
-    session.remove::<Recovery>(RECOVERY).await.map_err(session_error)?;
-    session.insert(RECOVERED, &person.login).await.map_err(session_error)?;
-    Ok(see_other(&page, "/recover/done"))
+    set_password(&state, &page, &person, client, &fields.password, "password_recovered").await?;
+    session.remove::<Recovery>(RECOVERY).await?;
+    session.insert(RECOVERED, &person.login).await?;
+    Ok(see_other(&page, RECOVER_DONE))
 }
 
 #[derive(Template)]
@@ -230,9 +243,11 @@ struct Done {
     login: String,
 }
 
-pub async fn done(session: Session, page: Page) -> Result<Response, AppError> {
-    match session.get::<String>(RECOVERED).await.map_err(session_error)? {
-        Some(login) => render(&Done { page, login }),
-        None => Ok(see_other(&page, "/recover")),
+/// The login once the password is set; before, the first step not yet done.
+async fn done(State(state): State<AppState>, session: Session, page: Page) -> Result<Response, AppError> {
+    if let Some(login) = session.get::<String>(RECOVERED).await? {
+        return render(&Done { page, login });
     }
+    let first_missing = enter(&session, &state, true).await?.err().unwrap_or(RECOVER_PASSWORD);
+    Ok(see_other(&page, first_missing))
 }

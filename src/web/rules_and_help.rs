@@ -6,12 +6,13 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 
-use super::AppState;
 use super::error::AppError;
-use super::page::{Page, render};
+use super::page_context::Page;
+use super::respond::render;
+use super::{AppState, routes};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/rules", get(rules)).route("/help", get(help))
+    Router::new().route(routes::RULES, get(rules)).route(routes::HELP, get(help))
 }
 
 #[derive(Template)]

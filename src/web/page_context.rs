@@ -1,15 +1,12 @@
-//! What every page template needs: the language, the path prefix, and a way to render.
+//! What every page template is rendered with: the language, the path prefix, the header.
 
 use std::sync::Arc;
 
-use askama::Template;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
-use axum::response::{Html, IntoResponse, Response};
 
 use super::AppState;
 use super::assets::Assets;
-use super::error::AppError;
 use super::i18n::Locale;
 
 /// The context every page is rendered with.
@@ -95,9 +92,4 @@ impl Page {
             assets: state.assets.clone(),
         }
     }
-}
-
-/// Renders a template; a failure is an error like any other, logged and shown calmly.
-pub fn render(template: &impl Template) -> Result<Response, AppError> {
-    Ok(Html(template.render()?).into_response())
 }
