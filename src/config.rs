@@ -17,11 +17,12 @@ use crate::outbox::Pace;
 use crate::sealing::SealingKey;
 
 /// The keys read from `SESAME_*` variables; other `SESAME_` variables belong to someone else.
-const KEYS: [&str; 26] = [
+const KEYS: [&str; 27] = [
     "bind",
     "public_url",
     "trusted_proxies",
     "smtp_url",
+    "smtp_timeout_seconds",
     "mail_dir",
     "mail_from",
     "email_domain",
@@ -55,6 +56,7 @@ struct RawConfig {
     public_url: String,
     trusted_proxies: String,
     smtp_url: String,
+    smtp_timeout_seconds: u32,
     mail_dir: String,
     mail_from: String,
     email_domain: String,
@@ -88,6 +90,7 @@ impl Default for RawConfig {
             public_url: "http://127.0.0.1:8080".into(),
             trusted_proxies: String::new(),
             smtp_url: String::new(),
+            smtp_timeout_seconds: 20,
             mail_dir: "./mail".into(),
             mail_from: "Sésame <no-reply@localhost>".into(),
             email_domain: "example.edu".into(),
@@ -129,6 +132,9 @@ pub struct Config {
     pub public_url: Url,
     pub trusted_proxies: Vec<IpNet>,
     pub smtp_url: Option<Url>,
+    /// Each SMTP exchange gives up after this long, so that a slow relay holds a mail (and a
+    /// stopping process) for a bounded time.
+    pub smtp_timeout: std::time::Duration,
     pub mail_dir: PathBuf,
     pub mail_from: Mailbox,
     pub email_domain: String,
@@ -295,6 +301,9 @@ impl Config {
                 Some(url)
             }
         };
+        if !(1..=300).contains(&raw.smtp_timeout_seconds) {
+            return Err(invalid("smtp_timeout_seconds", "must be between 1 and 300"));
+        }
         if raw.mail_dir.trim().is_empty() {
             return Err(invalid("mail_dir", "must not be empty"));
         }
@@ -367,6 +376,7 @@ impl Config {
             public_url,
             trusted_proxies,
             smtp_url,
+            smtp_timeout: std::time::Duration::from_secs(raw.smtp_timeout_seconds.into()),
             mail_dir: PathBuf::from(raw.mail_dir.trim()),
             mail_from,
             email_domain,

@@ -710,7 +710,7 @@ async fn a_change_modified_but_not_marked_goes_again_harmlessly(t: TestStore) {
     let store = directory_store(&t).await;
     let person = store.find_by_login("elodie.leboeuf").await.unwrap().unwrap();
     let hash = sesame::hashing::Hasher::owasp().hash(&SecretString::from(GOOD_PASSWORD)).await.unwrap();
-    activate_in_store(store.as_ref(), &person, &hash).await;
+    common::activate_in_store(store.as_ref(), &person, &hash).await;
     // The first worker: claims, modifies, dies.
     let job = store.claim_directory(time::OffsetDateTime::now_utc().unix_timestamp(), 2).await.unwrap().unwrap();
     let mut conn = Connection::open(&settings(&slapd, false)).await.unwrap();
@@ -770,7 +770,7 @@ async fn two_instances_deliver_each_change_once() {
     let hash = sesame::hashing::Hasher::owasp().hash(&SecretString::from(GOOD_PASSWORD)).await.unwrap();
     for i in 0..PEOPLE_COUNT {
         let person = store.find_by_login(&format!("jean.martin{i}")).await.unwrap().unwrap();
-        activate_in_store(store.as_ref(), &person, &hash).await;
+        common::activate_in_store(store.as_ref(), &person, &hash).await;
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut workers = Vec::new();
@@ -801,46 +801,6 @@ async fn two_instances_deliver_each_change_once() {
     assert_eq!(connections.len(), 2, "both instances delivered some");
 }
 
-/// An account for `person` straight through the store, as the wizard's last step writes it.
-async fn activate_in_store(store: &dyn Store, person: &sesame::store::PersonRecord, hash: &str) {
-    let at = time::OffsetDateTime::now_utc();
-    let account = sesame::store::NewAccount {
-        person_id: person.id,
-        password_hash: hash.into(),
-        question_id: "first_pet".into(),
-        custom_question: None,
-        answer_hash: hash.into(),
-        phone: None,
-        sms_consent_at: at,
-        photo_consent: false,
-        photo_consent_at: at,
-        rules_version: "1".into(),
-        at,
-        nt_sealed: None,
-    };
-    let mail = sesame::store::NewMail {
-        kind: "activated",
-        recipient: person.email.clone(),
-        subject: "s".into(),
-        body_text: "b".into(),
-    };
-    assert_eq!(
-        store.activate(&account, 3, &event(person, "activated"), &mail).await.unwrap(),
-        sesame::store::Activation::Activated
-    );
-}
-
-fn event(person: &sesame::store::PersonRecord, kind: &'static str) -> sesame::store::AuditEvent {
-    sesame::store::AuditEvent {
-        kind,
-        actor: person.login.clone(),
-        person_id: Some(person.id),
-        client_addr: None,
-        detail: String::new(),
-        at: time::OffsetDateTime::now_utc(),
-    }
-}
-
 /// The database merges waiting changes exactly as `Pending::then` does, and a delivery of an
 /// older version leaves a newer change waiting.
 async fn waiting_changes_merge_as_the_domain_says(t: TestStore) {
@@ -853,7 +813,7 @@ async fn waiting_changes_merge_as_the_domain_says(t: TestStore) {
     let person = store.find_by_login("elodie.leboeuf").await.unwrap().unwrap();
     let claim =
         || async { store.claim_directory(time::OffsetDateTime::now_utc().unix_timestamp(), 0).await.unwrap().unwrap() };
-    activate_in_store(store.as_ref(), &person, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA").await;
+    common::activate_in_store(store.as_ref(), &person, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA").await;
     assert_eq!(claim().await.pending(), Pending::PASSWORD);
     let prefs = sesame::store::Preferences {
         phone: None,
@@ -862,13 +822,13 @@ async fn waiting_changes_merge_as_the_domain_says(t: TestStore) {
         photo_consent_at: time::OffsetDateTime::now_utc(),
         directory_visible: false,
     };
-    store.update_preferences(person.id, &prefs, &event(&person, "preferences_changed")).await.unwrap();
+    store.update_preferences(person.id, &prefs, &common::event(&person, "preferences_changed")).await.unwrap();
     let job = claim().await;
     assert_eq!(job.pending(), Pending::PASSWORD.then(Pending::VISIBILITY));
     assert_eq!(job.directory_visible, Some(false));
-    store.update_preferences(person.id, &prefs, &event(&person, "preferences_changed")).await.unwrap();
+    store.update_preferences(person.id, &prefs, &common::event(&person, "preferences_changed")).await.unwrap();
     assert_eq!(claim().await.version, job.version, "the same visibility queues nothing");
-    store.reset_account(person.id, &event(&person, "helpdesk_reset")).await.unwrap();
+    store.reset_account(person.id, &common::event(&person, "helpdesk_reset")).await.unwrap();
     let removed = claim().await;
     assert_eq!(removed.pending(), Pending::PASSWORD.then(Pending::VISIBILITY).then(Pending::REMOVE));
     assert_eq!(removed.password_hash, None, "no account any more");
@@ -877,12 +837,12 @@ async fn waiting_changes_merge_as_the_domain_says(t: TestStore) {
         "an older version keeps the newer change"
     );
     assert_eq!(claim().await.version, removed.version);
-    activate_in_store(store.as_ref(), &person, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA").await;
+    common::activate_in_store(store.as_ref(), &person, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA").await;
     let again = claim().await;
     assert_eq!(again.pending(), removed.pending().then(Pending::PASSWORD));
     assert!(store.directory_delivered(person.id, again.version).await.unwrap());
     assert!(store.directory_queue(None).await.unwrap().is_empty());
     // Without a directory, nothing is queued.
-    t.store.disable_person(person.id, &event(&person, "helpdesk_disable")).await.unwrap();
+    t.store.disable_person(person.id, &common::event(&person, "helpdesk_disable")).await.unwrap();
     assert!(store.directory_queue(None).await.unwrap().is_empty());
 }

@@ -10,9 +10,6 @@ use super::Transport;
 use crate::outbox::Pace;
 use crate::store::Store;
 
-/// Mails claimed at a time.
-const BATCH: i64 = 10;
-
 pub struct Worker {
     pub store: Arc<dyn Store>,
     pub transport: Transport,
@@ -24,16 +21,16 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Runs until `stop` turns true; a send in progress is finished first.
+    /// Runs until `stop` turns true: from then on it claims nothing, and a send in progress is
+    /// finished first (bounded by the SMTP time-out).
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         loop {
-            let more_due = self.drain().await;
+            let sent_one = self.send_next().await;
             if *stop.borrow() {
                 return;
             }
-            // A mail queued meanwhile has rung (`Notify` keeps the ring for the next wait), so
-            // a short batch needs no second look: one statement less per mail.
-            if !more_due {
+            // A mail queued meanwhile has rung (`Notify` keeps the ring for the next wait).
+            if !sent_one {
                 tokio::select! {
                     () = self.wake.notified() => {}
                     () = tokio::time::sleep(self.pace.poll) => {}
@@ -43,35 +40,36 @@ impl Worker {
         }
     }
 
-    /// Sends what is due; true when it claimed a full batch, so more may be due.
-    async fn drain(&self) -> bool {
+    /// Claims and sends the next due mail; true when there was one (more may be due).
+    async fn send_next(&self) -> bool {
         let now = OffsetDateTime::now_utc().unix_timestamp();
-        let claimed = match self.store.claim_mail(now, self.pace.lease_secs, BATCH).await {
-            Ok(c) => c,
+        let mail = match self.store.claim_mail(now, self.pace.lease_secs).await {
+            Ok(Some(mail)) => mail,
+            Ok(None) => return false,
             Err(e) => {
                 tracing::warn!(error = %e, "outbox: cannot claim mail");
                 return false;
             }
         };
-        for mail in &claimed {
-            match self.transport.send(&self.from, mail, &self.domain).await {
-                Ok(()) => {
-                    tracing::info!(outbox_id = mail.id, attempts = mail.attempts, "outbox: mail sent");
-                    metrics::counter!("sesame_mails_sent_total").increment(1);
-                    if let Err(e) = self.store.mail_sent(mail.id, OffsetDateTime::now_utc()).await {
-                        tracing::error!(outbox_id = mail.id, error = %e, "outbox: sent but not marked; it may go twice");
-                    }
+        match self.transport.send(&self.from, &mail, &self.domain).await {
+            Ok(()) => {
+                tracing::info!(outbox_id = mail.id, attempts = mail.attempts, "outbox: mail sent");
+                metrics::counter!("sesame_mails_sent_total").increment(1);
+                // Its own statement, right after the relay's answer: the window in which a crash
+                // sends it again is one round trip (and the Message-ID stays the same).
+                if let Err(e) = self.store.mail_sent(mail.id, OffsetDateTime::now_utc()).await {
+                    tracing::error!(outbox_id = mail.id, error = %e, "outbox: sent but not marked; it may go twice");
                 }
-                Err(error) => {
-                    metrics::counter!("sesame_outbox_failures_total").increment(1);
-                    let retry_at = OffsetDateTime::now_utc().unix_timestamp() + self.pace.backoff(mail.attempts);
-                    tracing::warn!(outbox_id = mail.id, attempts = mail.attempts, %error, "outbox: send failed, will retry");
-                    if let Err(e) = self.store.mail_failed(mail.id, &error, retry_at).await {
-                        tracing::error!(outbox_id = mail.id, error = %e, "outbox: cannot record the failure");
-                    }
+            }
+            Err(error) => {
+                metrics::counter!("sesame_outbox_failures_total").increment(1);
+                let retry_at = OffsetDateTime::now_utc().unix_timestamp() + self.pace.backoff(mail.attempts);
+                tracing::warn!(outbox_id = mail.id, attempts = mail.attempts, %error, "outbox: send failed, will retry");
+                if let Err(e) = self.store.mail_failed(mail.id, &error, retry_at).await {
+                    tracing::error!(outbox_id = mail.id, error = %e, "outbox: cannot record the failure");
                 }
             }
         }
-        claimed.len() == BATCH as usize
+        true
     }
 }

@@ -202,6 +202,9 @@ pub struct OutboxMail {
     pub subject: String,
     pub body_text: String,
     pub attempts: i32,
+    /// A UUID given when the mail was queued: the same at every try of this mail, unique across
+    /// every deployment.
+    pub message_id: String,
 }
 
 /// An activated account, as the account pages and recovery read it.
@@ -458,8 +461,8 @@ pub trait Store: Send + Sync + 'static {
     /// for the directory in the same transaction.
     async fn update_preferences(&self, person_id: i64, preferences: &Preferences, audit: &AuditEvent) -> Result<()>;
 
-    /// Claims up to `limit` due mails for `lease_secs`, so that no other sender takes them.
-    async fn claim_mail(&self, now: i64, lease_secs: i64, limit: i64) -> Result<Vec<OutboxMail>>;
+    /// Claims the next due mail for `lease_secs`, so that no other sender takes it.
+    async fn claim_mail(&self, now: i64, lease_secs: i64) -> Result<Option<OutboxMail>>;
 
     async fn mail_sent(&self, id: i64, at: OffsetDateTime) -> Result<()>;
 

@@ -111,10 +111,10 @@ impl_store!(PgStore, {
         mail: &NewMail,
     ) -> Result<Activation> {
         // The trim sees the history from before this statement: it keeps depth - 1 old hashes
-        // beside the new one. With a directory, the password is queued for it too ($24: its NT hash).
+        // beside the new one. With a directory, the password is queued for it too ($25: its NT hash).
         let directory = if self.directory.is_some() {
             format!(
-                ", directory AS ({}SELECT person_id, TRUE, FALSE, FALSE, $24::bytea, $12, $23 FROM account{}) ",
+                ", directory AS ({}SELECT person_id, TRUE, FALSE, FALSE, $25::bytea, $12, $23 FROM account{}) ",
                 super::directory::INSERT_DIRECTORY,
                 super::directory::MERGE_DIRECTORY
             )
@@ -129,8 +129,8 @@ impl_store!(PgStore, {
                AND id NOT IN (SELECT id FROM password_history WHERE person_id = $1 ORDER BY id DESC LIMIT $13)), \
              audit AS (INSERT INTO audit_events (at, person_id, kind, actor, client_addr, detail) \
                SELECT $14, person_id, $15, $16, $17, $18 FROM account), \
-             mail AS (INSERT INTO mail_outbox (created_at, kind, recipient, subject, body_text, next_attempt_at) \
-               SELECT $12, $19, $20, $21, $22, $23 FROM account) {directory}\
+             mail AS (INSERT INTO mail_outbox (created_at, kind, recipient, subject, body_text, next_attempt_at, \
+               message_id) SELECT $12, $19, $20, $21, $22, $23, $24 FROM account) {directory}\
              SELECT COUNT(*) FROM account"
         );
         let mut query = bind_account!(sqlx::query_scalar(&sql), a)
@@ -144,7 +144,8 @@ impl_store!(PgStore, {
             .bind(&mail.recipient)
             .bind(&mail.subject)
             .bind(&mail.body_text)
-            .bind(a.at.unix_timestamp());
+            .bind(a.at.unix_timestamp())
+            .bind(uuid::Uuid::new_v4().to_string());
         if self.directory.is_some() {
             query = query.bind(&a.nt_sealed);
         }

@@ -25,8 +25,8 @@ macro_rules! insert_mail {
         let mail: &NewMail = $mail;
         let at: OffsetDateTime = $at;
         sqlx::query(
-            "INSERT INTO mail_outbox (created_at, kind, recipient, subject, body_text, next_attempt_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO mail_outbox (created_at, kind, recipient, subject, body_text, next_attempt_at, message_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(at)
         .bind(mail.kind)
@@ -34,6 +34,7 @@ macro_rules! insert_mail {
         .bind(&mail.subject)
         .bind(&mail.body_text)
         .bind(at.unix_timestamp())
+        .bind(uuid::Uuid::new_v4().to_string())
         .execute($executor)
         .await?;
     }};
@@ -421,17 +422,18 @@ async fn throttle_clear(&self, key: &str) -> Result<()> {
         Ok(cleared)
     }
 
-    async fn claim_mail(&self, now: i64, lease_secs: i64, limit: i64) -> Result<Vec<OutboxMail>> {
+    async fn claim_mail(&self, now: i64, lease_secs: i64) -> Result<Option<OutboxMail>> {
+        // One at a time: a mail waits in no claimed batch while others are sent, so its lease
+        // only has to outlast one send (bounded by the SMTP time-out).
         Ok(sqlx::query_as(&format!(
             "UPDATE mail_outbox SET next_attempt_at = $2, attempts = attempts + 1 \
-             WHERE id IN (SELECT id FROM mail_outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 \
-                          ORDER BY id LIMIT $3 {CLAIM_LOCK}) \
-             RETURNING id, recipient, subject, body_text, attempts"
+             WHERE id = (SELECT id FROM mail_outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 \
+                         ORDER BY id LIMIT 1 {CLAIM_LOCK}) \
+             RETURNING id, recipient, subject, body_text, attempts, COALESCE(message_id, 'outbox-' || id) AS message_id"
         ))
         .bind(now)
         .bind(now + lease_secs)
-        .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_optional(&self.pool)
         .await?)
     }
 

@@ -134,15 +134,18 @@ fn security_headers(router: Router) -> Router {
     })
 }
 
-/// Serves with the outbox workers (mail, and the directory when there is one) and the clean-up task until `shutdown` completes, then
-/// lets requests in flight and the mail being sent finish.
+/// Serves with the outbox workers (mail, and the directory when there is one) and the clean-up
+/// task until `shutdown` completes, then lets requests in flight and the mail being sent finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let transport = mail::Transport::from_config(&state.config).map_err(std::io::Error::other)?;
+    // The workers stop claiming as soon as the signal comes, and finish what they hold while
+    // the requests in flight finish: the process is down within max(DRAIN_LIMIT, SMTP time-out).
     let (stop, stopped) = watch::channel(false);
+    let stop = Arc::new(stop);
     let worker = mail::worker::Worker {
         store: state.store.clone(),
         transport,
@@ -162,9 +165,11 @@ pub async fn serve(
     let app = app(state);
     let signalled = Arc::new(Notify::new());
     let on_signal = signalled.clone();
+    let stop_on_signal = stop.clone();
     let graceful = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async move {
             shutdown.await;
+            let _ = stop_on_signal.send(true);
             on_signal.notify_one();
         });
     // Requests in flight get DRAIN_LIMIT to finish; then the process stops anyway.

@@ -309,3 +309,48 @@ pub fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
     let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     child.wait().expect("wait")
 }
+
+/// An account for `person` straight through the store, as the wizard's last step writes it.
+pub async fn activate_in_store(store: &dyn Store, person: &store::PersonRecord, hash: &str) {
+    let at = time::OffsetDateTime::now_utc();
+    let account = store::NewAccount {
+        person_id: person.id,
+        password_hash: hash.into(),
+        question_id: "first_pet".into(),
+        custom_question: None,
+        answer_hash: hash.into(),
+        phone: None,
+        sms_consent_at: at,
+        photo_consent: false,
+        photo_consent_at: at,
+        rules_version: "1".into(),
+        at,
+        nt_sealed: None,
+    };
+    let mail = store::NewMail {
+        kind: "activated",
+        recipient: person.email.clone(),
+        subject: "s".into(),
+        body_text: "b".into(),
+    };
+    assert_eq!(
+        store.activate(&account, 3, &event(person, "activated"), &mail).await.unwrap(),
+        store::Activation::Activated
+    );
+}
+
+pub fn event(person: &store::PersonRecord, kind: &'static str) -> store::AuditEvent {
+    store::AuditEvent {
+        kind,
+        actor: person.login.clone(),
+        person_id: Some(person.id),
+        client_addr: None,
+        detail: String::new(),
+        at: time::OffsetDateTime::now_utc(),
+    }
+}
+
+/// Another connection pool on `t`'s database, as a second instance opens it.
+pub async fn same_database(t: &TestStore) -> Arc<dyn Store> {
+    store::connect(&t.url).await.expect("open the same database")
+}
