@@ -42,7 +42,7 @@ async fn import_reports_each_rejected_line_and_keeps_the_good_ones(t: TestStore)
     assert!(stdout.contains("line 3: rejected: birth_date"), "{stdout}");
     assert!(stdout.contains("line 4: rejected: category"), "{stdout}");
     assert!(
-        stdout.contains("4 lines read: 2 accepted (2 created, 0 updated, 0 unchanged), 2 rejected; 0 disabled"),
+        stdout.contains("4 lines read: 2 accepted (2 created, 0 updated, 0 unchanged), 2 rejected; 0 people disabled"),
         "{stdout}"
     );
 
@@ -54,6 +54,121 @@ async fn import_reports_each_rejected_line_and_keeps_the_good_ones(t: TestStore)
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("2 accepted (0 created, 0 updated, 2 unchanged)"), "{stdout}");
     assert!(stdout.contains("dry run: nothing was written"), "{stdout}");
+    assert!(text(&out).1.is_empty(), "no progress and no note when the output is not a terminal");
+}
+
+const FOUR_PEOPLE: &str = "uid,category,given_name,family_name,birth_date
+p1,staff,Ana,Lima,01/01/1990
+p2,staff,Bob,Lima,01/01/1990
+p3,staff,Cléo,Lima,01/01/1990
+p4,staff,Dan,Lima,01/01/1990
+";
+
+/// How many of the store's people are active.
+async fn active(t: &TestStore) -> usize {
+    let people = t.store.existing_people().await.unwrap();
+    people.iter().filter(|p| p.disabled_by.is_none()).count()
+}
+
+/// The cron-safety guard: a header alone, or a file missing half the people, writes nothing
+/// (exit 2) and says how to force; the forced run then disables them.
+async fn disable_missing_refuses_what_looks_like_a_broken_export(t: TestStore) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("all.csv"), FOUR_PEOPLE).unwrap();
+    run_ok(&["import", "all.csv"], &t, &dir);
+    std::fs::write(dir.path().join("header.csv"), FOUR_PEOPLE.lines().next().unwrap()).unwrap();
+    let half: String = FOUR_PEOPLE.lines().take(3).map(|l| format!("{l}\n")).collect();
+    std::fs::write(dir.path().join("half.csv"), half).unwrap();
+
+    for args in [
+        &["import", "header.csv", "--disable-missing"][..],
+        &["import", "header.csv", "--disable-missing", "--max-disable", "100%"],
+    ] {
+        let out = sesame(args, &t.url, dir.path());
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stdout}{stderr}");
+        assert!(stdout.contains("0 lines read") && stdout.contains("4 people would be disabled (refused"), "{stdout}");
+        assert!(stderr.contains("no data line") && stderr.contains("always refused"), "{stderr}");
+    }
+    let out = sesame(&["import", "half.csv", "--disable-missing"], &t.url, dir.path());
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(stderr.contains("would disable 2 people of 4 active, more than --max-disable 5% allows (0)"), "{stderr}");
+    assert!(stderr.trim_end().ends_with("run again with --max-disable 2"), "{stderr}");
+    assert_eq!(active(&t).await, 4, "nothing was written");
+
+    let dry = sesame(&["import", "half.csv", "--disable-missing", "--dry-run"], &t.url, dir.path());
+    let (stdout, stderr) = text(&dry);
+    assert_eq!(dry.status.code(), Some(2), "a dry run tells what the real run would do: {stdout}{stderr}");
+    assert!(stdout.contains("2 people would be disabled"), "{stdout}");
+    let dry =
+        sesame(&["import", "half.csv", "--disable-missing", "--dry-run", "--max-disable", "2"], &t.url, dir.path());
+    let (stdout, _) = text(&dry);
+    assert_eq!(dry.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("2 people would be disabled (dry run: nothing was written)"), "{stdout}");
+    assert_eq!(active(&t).await, 4);
+
+    let forced = run_ok(&["import", "half.csv", "--disable-missing", "--max-disable", "2"], &t, &dir);
+    assert!(forced.contains("2 lines read: 2 accepted") && forced.contains("; 2 people disabled"), "{forced}");
+    assert_eq!(active(&t).await, 2);
+    let back = run_ok(&["import", "all.csv", "--disable-missing"], &t, &dir);
+    assert!(back.contains("0 people disabled"), "nobody missing, nothing refused: {back}");
+    assert_eq!(active(&t).await, 4);
+    let out = sesame(&["import", "all.csv", "--max-disable", "3"], &t.url, dir.path());
+    assert_eq!(out.status.code(), Some(2), "--max-disable means nothing without --disable-missing");
+}
+
+/// Windows line ends, a French spreadsheet's `;` and a byte-order mark: the same import.
+async fn crlf_semicolons_and_a_bom_read_as_the_plain_file(t: TestStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let french = format!("\u{feff}{}", CSV.replace(',', ";").replace('\n', "\r\n"));
+    std::fs::write(dir.path().join("export.csv"), french).unwrap();
+    let out = sesame(&["import", "export.csv"], &t.url, dir.path());
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("line 3: rejected: birth_date") && stdout.contains("line 4: rejected: category"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("4 lines read: 2 accepted (2 created"), "{stdout}");
+    assert!(t.store.find_by_login("elodie.leboeuf").await.unwrap().is_some());
+
+    std::fs::write(dir.path().join("tabs.csv"), "uid\tcategory\tgiven_name\tfamily_name\tbirth_date\n").unwrap();
+    let out = sesame(&["import", "tabs.csv"], &t.url, dir.path());
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr.contains(r#"as ["uid\tcategory\tgiven_name\tfamily_name\tbirth_date"]"#), "{stderr}");
+}
+
+/// A second import on the same database stops at once, with a clear line, and writes nothing.
+async fn one_import_at_a_time(t: TestStore) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("all.csv"), FOUR_PEOPLE).unwrap();
+    let held = t.store.import_lock().await.unwrap().expect("the lock is free");
+    assert!(t.store.import_lock().await.unwrap().is_none(), "taken twice");
+    let out = sesame(&["import", "all.csv"], &t.url, dir.path());
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(stderr.contains("another import is running on") && stderr.contains("nothing was imported"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_eq!(t.store.count_people().await.unwrap(), 0);
+    let dry = run_ok(&["import", "all.csv", "--dry-run"], &t, &dir);
+    assert!(dry.contains("4 created"), "a dry run writes nothing and needs no lock: {dry}");
+    drop(held);
+    run_ok(&["import", "all.csv"], &t, &dir);
+    assert_eq!(t.store.count_people().await.unwrap(), 4);
+    assert!(t.store.import_lock().await.unwrap().is_some(), "the binary let go of the lock when it ended");
+}
+
+/// The audit line of an import names its file and who ran it.
+async fn the_audit_names_the_import_file_and_the_operator(t: TestStore) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rh-2026.csv"), FOUR_PEOPLE).unwrap();
+    run_ok(&["import", "rh-2026.csv"], &t, &dir);
+    let trail = run_ok(&["audit"], &t, &dir);
+    let line = trail.lines().find(|l| l.contains(" import ")).unwrap_or_else(|| panic!("{trail}"));
+    assert!(line.contains("file=rh-2026.csv created=4"), "{line}");
+    assert!(line.contains(&format!("cli:{}", whoami::username())), "{line}");
 }
 
 async fn unusable_files_exit_2_and_write_nothing(t: TestStore) {
@@ -319,6 +434,10 @@ async fn audit_since_a_day_starts_at_its_first_instant(t: TestStore) {
 
 on_both_stores!(
     import_reports_each_rejected_line_and_keeps_the_good_ones,
+    disable_missing_refuses_what_looks_like_a_broken_export,
+    crlf_semicolons_and_a_bom_read_as_the_plain_file,
+    one_import_at_a_time,
+    the_audit_names_the_import_file_and_the_operator,
     unusable_files_exit_2_and_write_nothing,
     account_show_finds_a_person_by_any_id_and_never_prints_a_hash,
     a_helpdesk_disable_survives_the_next_import,
@@ -390,6 +509,18 @@ fn an_unreachable_database_is_one_clear_line_not_a_panic() {
     );
     assert!(!stderr.contains("secret") && !stderr.contains("panicked"), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn a_dry_run_on_a_missing_sqlite_file_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("people.csv"), CSV).unwrap();
+    let out = sesame(&["import", "people.csv", "--dry-run"], "sqlite://absent.db", dir.path());
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("does not exist yet") && stdout.contains("2 accepted (2 created"), "{stdout}");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, ["people.csv"], "nothing written beside the file");
 }
 
 #[test]

@@ -3,6 +3,7 @@
 mod demo;
 mod helpdesk;
 pub mod import;
+mod progress;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 
 use crate::config::{Config, Overrides, redact_url};
+use crate::domain::import_plan::DisableLimit;
 use crate::store::{self, Store};
 
 #[derive(Debug, Parser)]
@@ -44,15 +46,22 @@ enum Command {
     /// Apply pending database migrations and exit.
     Migrate,
     /// Upsert people from the HR / student-records CSV export.
+    #[command(after_long_help = IMPORT_HELP)]
     Import {
-        /// The CSV file (UTF-8, comma-separated, header row).
+        /// The CSV file: UTF-8, a header row, separated by `,` or `;` (see below).
         file: PathBuf,
-        /// Check the file and print what would change; write nothing.
+        /// Check the file and print what would change, including how many people would be
+        /// disabled; write nothing (a missing SQLite file is not created).
         #[arg(long)]
         dry_run: bool,
-        /// Disable the people absent from the file (accounts are never deleted).
+        /// Disable the active people absent from the file (accounts are never deleted; a later
+        /// import that names them enables them again).
         #[arg(long)]
         disable_missing: bool,
+        /// With --disable-missing: refuse (exit 2, nothing written) when more people than this
+        /// would be disabled: a number of people, or a share of the active people such as 10%.
+        #[arg(long, value_name = "N|N%", default_value_t = DisableLimit::default(), requires = "disable_missing")]
+        max_disable: DisableLimit,
     },
     /// Help-desk actions on one person: show, unlock, disable, reset.
     Account {
@@ -63,6 +72,29 @@ enum Command {
     Stats,
     /// The audit trail, newest first (the latest 100 events unless --limit says otherwise).
     Audit(helpdesk::AuditArgs),
+}
+
+const IMPORT_HELP: &str = "\
+Columns (header row, any order, names in any case; empty cells count as absent):
+  required  uid, category (staff, student or external), given_name, family_name,
+            birth_date (YYYY-MM-DD or DD/MM/YYYY)
+  optional  staff_number, student_number, ine, email, login
+  Other columns are reported and ignored.
+
+Separator: `;` when the header line holds more semicolons than commas, `,` otherwise.
+A UTF-8 byte-order mark is ignored. Line numbers count the header as line 1.
+
+One import at a time per database: a second one stops at once (exit 2).
+
+Exit status:
+  0  every line was accepted
+  1  some lines were rejected (each is printed with its number and reason; the others are kept)
+  2  nothing was written: the file is unusable, the database is unreachable or busy with
+     another import, or --disable-missing would disable more than --max-disable allows";
+
+/// "1 line", "2 lines".
+pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Parses the command line and runs it on a multi-threaded runtime.
@@ -137,9 +169,9 @@ async fn run(cli: Cli) -> ExitCode {
             }
             None => ExitCode::FAILURE,
         },
-        Command::Import { file, dry_run, disable_missing } => {
-            let Some(store) = open(&config, true).await else { return ExitCode::from(2) };
-            import::command(store.as_ref(), &config, &file, import::Options { dry_run, disable_missing }).await
+        Command::Import { file, dry_run, disable_missing, max_disable } => {
+            let options = import::Options { dry_run, disable_missing };
+            import::command(&config, import::Request { file: &file, options, max_disable }).await
         }
         // The help desk's commands leave the schema to `migrate` and `serve`.
         Command::Account { action } => match open(&config, false).await {

@@ -272,10 +272,14 @@ pub enum Activation {
     Disabled,
 }
 
-/// The audit line an import leaves.
+/// The audit line an import leaves: its file, then its counts.
 fn import_detail(plan: &ImportPlan, disabled: usize) -> String {
+    let file = match plan.origin.file.as_str() {
+        "" => String::new(),
+        file => format!("file={file} "),
+    };
     format!(
-        "created={} updated={} unchanged={} reenabled={} disabled={} rejected={}",
+        "{file}created={} updated={} unchanged={} reenabled={} disabled={} rejected={}",
         plan.created,
         plan.updated,
         plan.unchanged,
@@ -283,6 +287,25 @@ fn import_detail(plan: &ImportPlan, disabled: usize) -> String {
         disabled,
         plan.rejected.len()
     )
+}
+
+/// Who an import's audit line names: the operator who ran it, else the command line.
+fn import_actor(plan: &ImportPlan) -> String {
+    match plan.origin.operator.as_str() {
+        "" => "cli".into(),
+        operator => format!("cli:{operator}"),
+    }
+}
+
+/// Held while an import runs (see `Store::import_lock`); dropping it lets the next one in.
+pub struct ImportLock {
+    _held: Box<dyn Send>,
+}
+
+impl ImportLock {
+    fn holding(what: impl Send + 'static) -> Self {
+        Self { _held: Box::new(what) }
+    }
 }
 
 #[async_trait]
@@ -405,6 +428,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Removes expired sessions and stale throttle counters.
     async fn delete_expired(&self, now: i64) -> Result<()>;
+
+    /// This database's import lock, across processes and machines: None when another import
+    /// holds it. It is held until the guard is dropped or the process ends, however it ends.
+    async fn import_lock(&self) -> Result<Option<ImportLock>>;
 }
 
 /// Opens the database named by the URL, failing fast when it does not answer.
