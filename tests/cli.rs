@@ -260,7 +260,8 @@ async fn account_show_finds_a_person_by_any_id_and_never_prints_a_hash(t: TestSt
     let (dir, _) = two_people_one_activated(&t).await;
     for id in ["elodie.leboeuf", "100001", "12345", "Elodie.LeBoeuf@example.edu"] {
         let shown = run_ok(&["account", "show", id], &t, &dir);
-        for expected in ["elodie.leboeuf", "100001", "Le Bœuf", "12345", "activated at", "+33 6 •• •• •• 78"]
+        let question = sesame::i18n::Locale::Fr.t("security_question.proposed.first_pet");
+        for expected in ["elodie.leboeuf", "100001", "Le Bœuf", "12345", "14/07/1985", &question, "+33 6 •• •• •• 78"]
         {
             assert!(shown.contains(expected), "{id}: {expected} missing from {shown}");
         }
@@ -368,7 +369,7 @@ async fn stats_count_people_and_activations_per_category_and_day(t: TestStore) {
     assert_eq!(row(&stats, "student"), ["student", "1", "0", "0%"], "{stats}");
     assert_eq!(row(&stats, "external"), ["external", "0", "0", "-"], "{stats}");
     assert_eq!(row(&stats, "total"), ["total", "2", "1", "50%"], "{stats}");
-    let today = OffsetDateTime::now_utc().date();
+    let today = paris().local(OffsetDateTime::now_utc()).date();
     assert_eq!(row(&stats, &today.to_string()), [today.to_string(), "1".into()], "{stats}");
     let yesterday = today - Duration::days(1);
     assert_eq!(row(&stats, &yesterday.to_string()), [yesterday.to_string(), "0".into()], "{stats}");
@@ -378,7 +379,13 @@ async fn stats_count_people_and_activations_per_category_and_day(t: TestStore) {
 
 /// The kinds of an audit table, top to bottom.
 fn kinds(out: &str) -> Vec<String> {
-    out.lines().skip(1).map(|l| l.split_whitespace().nth(2).unwrap_or_default().to_string()).collect()
+    // Day, time and offset come first.
+    out.lines().skip(1).map(|l| l.split_whitespace().nth(3).unwrap_or_default().to_string()).collect()
+}
+
+/// The default SESAME_TIMEZONE.
+fn paris() -> sesame::config::Timezone {
+    sesame::config::Timezone::named("Europe/Paris").unwrap()
 }
 
 async fn audit_for_a_person_lists_the_helpdesk_events_newest_first(t: TestStore) {
@@ -389,9 +396,10 @@ async fn audit_for_a_person_lists_the_helpdesk_events_newest_first(t: TestStore)
         run_ok(&["account", action, id], &t, &dir);
     }
     let trail = run_ok(&["audit", "--person", "elodie.leboeuf"], &t, &dir);
-    assert!(trail.starts_with("time (UTC)"), "{trail}");
+    assert!(trail.starts_with("time (Europe/Paris)"), "{trail}");
     assert_eq!(kinds(&trail), ["helpdesk_reset", "helpdesk_disable", "helpdesk_unlock", "activated"], "{trail}");
-    assert!(trail.lines().skip(1).all(|l| l.contains(" cli ") || l.contains("192.0.2.7")), "{trail}");
+    let operator = format!(" cli:{} ", whoami::username());
+    assert!(trail.lines().skip(1).all(|l| l.contains(&operator) || l.contains("192.0.2.7")), "{trail}");
     let everyone = run_ok(&["audit"], &t, &dir);
     assert_eq!(kinds(&everyone).len(), 6, "Jean's event and the import's too: {everyone}");
     assert!(everyone.contains("jean.dupont"), "{everyone}");
@@ -403,7 +411,8 @@ async fn audit_for_a_person_lists_the_helpdesk_events_newest_first(t: TestStore)
 
 async fn audit_since_a_day_starts_at_its_first_instant(t: TestStore) {
     let (dir, elodie) = two_people_one_activated(&t).await;
-    let day = time::macros::datetime!(2026-01-10 00:00 UTC);
+    // 10 January starts at 23:00 UTC the day before in Paris.
+    let day = time::macros::datetime!(2026-01-09 23:00 UTC);
     for (detail, at) in
         [("just-before", day - Duration::milliseconds(500)), ("just-after", day + Duration::milliseconds(500))]
     {
@@ -419,7 +428,7 @@ async fn audit_since_a_day_starts_at_its_first_instant(t: TestStore) {
     }
     for since in ["2026-01-10", "10/01/2026"] {
         let trail = run_ok(&["audit", "--since", since], &t, &dir);
-        assert!(trail.contains("just-after") && trail.contains("2026-01-10 00:00:00"), "{since}: {trail}");
+        assert!(trail.contains("just-after") && trail.contains("2026-01-10 00:00:00 +01:00"), "{since}: {trail}");
         assert!(!trail.contains("just-before"), "{since}: {trail}");
     }
     let hers = run_ok(&["audit", "--person", "elodie.leboeuf", "--since", "2026-01-10"], &t, &dir);
@@ -432,7 +441,54 @@ async fn audit_since_a_day_starts_at_its_first_instant(t: TestStore) {
     assert_eq!(out.status.code(), Some(2), "a date that does not exist is refused");
 }
 
+/// `config check`: every setting with its source, no password, and whether the database and
+/// the mail server answer (exit 1 when one does not).
+async fn config_check_shows_the_settings_and_checks_the_services(t: TestStore) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sesame.toml"), "institution_name = \"Université Test\"\n").unwrap();
+    let check = |vars: &[(&str, &str)]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sesame"));
+        command
+            .args(["--config", "sesame.toml", "config", "check"])
+            .current_dir(dir.path())
+            .env("DATABASE_URL", &t.url);
+        for (name, value) in vars {
+            command.env(name, value);
+        }
+        command.output().unwrap()
+    };
+    let out = check(&[("SESAME_BIND", "127.0.0.1:9000")]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    for (variable, source, value) in [
+        ("DATABASE_URL", "environment", t.url.as_str()),
+        ("SESAME_BIND", "environment", "127.0.0.1:9000"),
+        ("SESAME_PUBLIC_URL", "default, from SESAME_BIND", "http://127.0.0.1:9000/"),
+        ("SESAME_INSTITUTION_NAME", "file", "Université Test"),
+        ("SESAME_TIMEZONE", "default", "Europe/Paris"),
+        ("SESAME_SMTP_URL", "default", "(empty)"),
+    ] {
+        let line =
+            stdout.lines().find(|l| l.starts_with(&format!("{variable} "))).unwrap_or_else(|| panic!("{stdout}"));
+        assert!(line.contains(source) && line.trim_end().ends_with(value), "{line}");
+    }
+    assert!(stdout.contains("database  ok:") && stdout.contains("mail      ok: no SMTP server"), "{stdout}");
+
+    let closed = format!("smtp://relay:s3cret@127.0.0.1:{}", common::free_port());
+    let out = check(&[("SESAME_SMTP_URL", &closed)]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("mail      FAILED: smtp://relay:***@127.0.0.1"), "{stdout}");
+    assert!(!stdout.contains("s3cret") && !stderr.contains("s3cret"), "{stdout}{stderr}");
+
+    let out = check(&[("SESAME_TIMEZONE", "Paris")]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr.starts_with("error: SESAME_TIMEZONE: 'Paris' is not a time zone"), "{stderr}");
+}
+
 on_both_stores!(
+    config_check_shows_the_settings_and_checks_the_services,
     import_reports_each_rejected_line_and_keeps_the_good_ones,
     disable_missing_refuses_what_looks_like_a_broken_export,
     crlf_semicolons_and_a_bom_read_as_the_plain_file,
@@ -521,6 +577,86 @@ fn a_dry_run_on_a_missing_sqlite_file_creates_nothing() {
     assert!(stdout.contains("does not exist yet") && stdout.contains("2 accepted (2 created"), "{stdout}");
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(left, ["people.csv"], "nothing written beside the file");
+}
+
+#[test]
+fn config_check_on_an_unreachable_database_fails_and_creates_no_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = sesame(&["config", "check"], "postgres://nobody:secret@127.0.0.1:1/none", dir.path());
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("database  FAILED: cannot connect to postgres://nobody:***@127.0.0.1:1/none"), "{stdout}");
+    assert!(!stdout.contains("secret"), "{stdout}");
+    let out = sesame(&["config", "check"], "sqlite://new.db", dir.path());
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert!(text(&out).0.contains("does not exist yet: serve will create it"));
+    assert!(!dir.path().join("new.db").exists());
+}
+
+/// Without SESAME_PUBLIC_URL the links follow `--bind`; without SMTP, one line at start says
+/// where mail goes.
+#[test]
+fn serve_derives_its_url_from_the_bind_address_and_says_where_mail_goes() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sesame"))
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .current_dir(dir.path())
+        .env("DATABASE_URL", "sqlite://s.db")
+        .env("SESAME_BIND", "127.0.0.1:1")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(dir.path().join("stderr.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    common::terminate(&mut child);
+    assert!(first.trim_end().ends_with(&format!("open http://127.0.0.1:{port}/")), "{first}");
+    let logs = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap();
+    let said = format!("mail is not sent but written as files to {}", dir.path().join("mail").display());
+    assert_eq!(logs.matches(&said).count(), 1, "{logs}");
+}
+
+/// The env file of docs/deploy.md, as written there.
+fn documented_env_file() -> String {
+    let guide = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/deploy.md")).unwrap();
+    let after = guide.split("`/etc/sesame/sesame.env` (mode").nth(1).expect("the env file's section");
+    let block = after.split("```sh\n").nth(1).and_then(|b| b.split("```").next()).expect("its block");
+    block.to_string()
+}
+
+/// The documented env file reads the same in a shell as in systemd (which takes the text
+/// between the double quotes), and `config check` accepts every value of it.
+#[test]
+fn the_documented_env_file_is_valid_for_a_shell_and_for_systemd() {
+    let env_file = documented_env_file();
+    let mut expected = Vec::new();
+    for line in env_file.lines() {
+        let (name, quoted) = line.split_once('=').unwrap_or_else(|| panic!("not an assignment: {line}"));
+        let value = quoted.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or_else(|| panic!("{line}"));
+        assert!(!value.contains(['"', '\\', '$', '`']), "read differently by systemd and a shell: {line}");
+        expected.push((name.to_string(), value.to_string()));
+    }
+    assert!(expected.iter().any(|(n, v)| n == "SESAME_MAIL_FROM" && v.contains(" <")), "{env_file}");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sesame.env"), &env_file).unwrap();
+    // The shell's reading, checked by the binary itself: the database and SMTP server are
+    // the test's own, every other value the guide's.
+    let script = "set -a; . ./sesame.env; set +a; DATABASE_URL=sqlite://x.db SESAME_SMTP_URL= exec \"$0\" config check";
+    let out =
+        Command::new("sh").args(["-c", script, env!("CARGO_BIN_EXE_sesame")]).current_dir(dir.path()).output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    for (name, value) in expected.iter().filter(|(n, _)| !matches!(n.as_str(), "DATABASE_URL" | "SESAME_SMTP_URL")) {
+        let line =
+            stdout.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("{name}: {stdout}"));
+        assert!(line.contains(" environment "), "{line}");
+        let shown = line.split(" environment ").nth(1).unwrap().trim();
+        let value = value.parse::<lettre::message::Mailbox>().map_or(value.clone(), |m| m.to_string());
+        assert!(shown == value || shown.trim_end_matches('/') == value, "{name}: {shown} != {value}");
+    }
 }
 
 #[test]

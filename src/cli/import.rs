@@ -169,12 +169,12 @@ async fn write(store: &dyn Store, plan: &ImportPlan, options: Options) -> Result
     Ok(store.apply_import(plan, OffsetDateTime::now_utc()).await?.disabled)
 }
 
-/// Whether the database is an SQLite file that does not exist: a dry run then plans against
-/// nobody rather than create it.
-fn sqlite_file_missing(url: &str) -> bool {
-    url.starts_with("sqlite:")
-        && sqlx::sqlite::SqliteConnectOptions::from_str(url)
-            .is_ok_and(|o| o.get_filename() != Path::new(":memory:") && !o.get_filename().exists())
+/// The file of an SQLite database that does not exist yet: a dry run then plans against
+/// nobody rather than create it, and `config check` says `serve` will.
+pub(super) fn missing_sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).ok().filter(|_| url.starts_with("sqlite:"))?;
+    let file = options.get_filename();
+    (file != Path::new(":memory:") && !file.exists()).then(|| file.to_path_buf())
 }
 
 /// What the command was asked.
@@ -228,7 +228,7 @@ async fn run(
     counters.stage(Stage::Planning);
 
     let shown = redact_url(&config.database_url);
-    let store = if options.dry_run && sqlite_file_missing(&config.database_url) {
+    let store = if options.dry_run && missing_sqlite_file(&config.database_url).is_some() {
         println!("note: {shown} does not exist yet: the file is checked as if the database were empty");
         None
     } else {

@@ -1,5 +1,6 @@
 //! The command line: one sub-command per job, each returning the process exit code.
 
+mod config_check;
 mod demo;
 mod helpdesk;
 pub mod import;
@@ -63,6 +64,12 @@ enum Command {
         #[arg(long, value_name = "N|N%", default_value_t = DisableLimit::default(), requires = "disable_missing")]
         max_disable: DisableLimit,
     },
+    /// Check the configuration: load it exactly as `serve` does, print every effective setting
+    /// with its source (secrets hidden), and check that the database and the mail server answer.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
     /// Help-desk actions on one person: show, unlock, disable, reset.
     Account {
         #[command(subcommand)]
@@ -97,6 +104,40 @@ pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+pub(crate) fn cells(texts: &[&str]) -> Vec<String> {
+    texts.iter().map(|t| t.to_string()).collect()
+}
+
+/// Rows with every column padded to its widest cell, two spaces apart (the last one unpadded).
+pub(crate) fn table(rows: &[Vec<String>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|i| rows.iter().filter_map(|r| r.get(i)).map(|c| c.chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 < row.len() {
+                line += &format!("{cell:<width$}  ", width = widths[i]);
+            } else {
+                line += cell;
+            }
+        }
+        out += line.trim_end();
+        out.push('\n');
+    }
+    out
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigAction {
+    /// Print every effective setting with its source (default, file, environment, command line),
+    /// passwords hidden; then check that the database and the SMTP server (or the mail folder)
+    /// answer. Exit 0 when all is well, 1 when a check failed, 2 when a setting is invalid.
+    Check,
+}
+
 /// Parses the command line and runs it on a multi-threaded runtime.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -125,13 +166,16 @@ fn return_large_blocks_to_the_system() {
 
 async fn run(cli: Cli) -> ExitCode {
     let overrides = match &cli.command {
-        Command::Demo { .. } => {
-            Overrides { cookie_secure_default: Some(false), database_url_default: Some(demo::DATABASE_URL.into()) }
-        }
+        Command::Demo { bind } => Overrides {
+            cookie_secure_default: Some(false),
+            database_url_default: Some(demo::DATABASE_URL.into()),
+            bind: *bind,
+        },
+        Command::Serve { bind, .. } => Overrides { bind: *bind, ..Overrides::default() },
         _ => Overrides::default(),
     };
-    let mut config = match Config::load(cli.config.as_deref(), &overrides) {
-        Ok(c) => c,
+    let (mut config, settings) = match Config::load_explained(cli.config.as_deref(), &overrides) {
+        Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
@@ -144,17 +188,18 @@ async fn run(cli: Cli) -> ExitCode {
     crate::telemetry::init(config.log_format);
 
     match cli.command {
-        Command::Serve { bind, no_migrate } => {
-            if let Some(bind) = bind {
-                config.bind = bind;
+        Command::Serve { no_migrate, .. } => {
+            if let Some(dir) = config.smtp_url.is_none().then(|| std::path::absolute(&config.mail_dir)) {
+                let dir = dir.unwrap_or_else(|_| config.mail_dir.clone());
+                tracing::warn!(
+                    "SESAME_SMTP_URL is not set: mail is not sent but written as files to {}",
+                    dir.display()
+                );
             }
             let Some(store) = open(&config, !no_migrate).await else { return ExitCode::FAILURE };
             serve(config, store).await
         }
-        Command::Demo { bind } => {
-            if let Some(bind) = bind {
-                config.bind = bind;
-            }
+        Command::Demo { .. } => {
             let Some(store) = open(&config, true).await else { return ExitCode::FAILURE };
             if let Err(e) = demo::seed(store.as_ref(), &config).await {
                 eprintln!("error: cannot seed the demo people: {e}");
@@ -162,6 +207,7 @@ async fn run(cli: Cli) -> ExitCode {
             }
             serve(config, store).await
         }
+        Command::Config { action: ConfigAction::Check } => config_check::check(&config, &settings).await,
         Command::Migrate => match open(&config, true).await {
             Some(_) => {
                 println!("migrations applied to {}", redact_url(&config.database_url));
@@ -175,15 +221,15 @@ async fn run(cli: Cli) -> ExitCode {
         }
         // The help desk's commands leave the schema to `migrate` and `serve`.
         Command::Account { action } => match open(&config, false).await {
-            Some(store) => helpdesk::account(store.as_ref(), action).await,
+            Some(store) => helpdesk::account(store.as_ref(), action, &config.timezone).await,
             None => ExitCode::FAILURE,
         },
         Command::Stats => match open(&config, false).await {
-            Some(store) => helpdesk::stats(store.as_ref()).await,
+            Some(store) => helpdesk::stats(store.as_ref(), &config.timezone).await,
             None => ExitCode::FAILURE,
         },
         Command::Audit(args) => match open(&config, false).await {
-            Some(store) => helpdesk::audit(store.as_ref(), args).await,
+            Some(store) => helpdesk::audit(store.as_ref(), args, &config.timezone).await,
             None => ExitCode::FAILURE,
         },
     }
@@ -220,7 +266,7 @@ fn one_line(e: &dyn std::error::Error) -> String {
     text.replace('\n', " ")
 }
 
-async fn serve(config: Config, store: Arc<dyn Store>) -> ExitCode {
+async fn serve(mut config: Config, store: Arc<dyn Store>) -> ExitCode {
     let listener = match tokio::net::TcpListener::bind(config.bind).await {
         Ok(l) => l,
         Err(e) => {
@@ -229,6 +275,7 @@ async fn serve(config: Config, store: Arc<dyn Store>) -> ExitCode {
         }
     };
     let bound = listener.local_addr().map_or(config.bind, |a| a);
+    config.listening_on(bound);
     println!("Sésame is listening on {bound} — open {}", config.public_url);
     let state = crate::web::AppState::new(config, store);
     match crate::web::serve(listener, state, crate::web::shutdown_signal()).await {
