@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use time::macros::format_description;
 use time::{Date, Duration, OffsetDateTime};
 
-use super::{cells, table};
+use super::{cells, plural, table};
 use crate::config::Timezone;
 use crate::domain::identifiers::{IdentificationMethod, Identifier};
 use crate::domain::phone::MobileNumber;
@@ -26,24 +26,36 @@ const SHOWN_EVENTS: i64 = 5;
 
 #[derive(Debug, Subcommand)]
 pub enum AccountAction {
-    /// Print the person, their account (never a hash), their locks and latest audit events.
+    /// Print the person, their account, their current locks and their latest audit events.
+    ///
+    /// The person: identifiers, birth date (DD/MM/YYYY), status. The account: when it was
+    /// activated and its password last changed, the security question's text, the SMS and photo
+    /// choices (the phone masked; never a hash or an answer). Each lock with when it ends, and
+    /// the 5 latest events; times in SESAME_TIMEZONE with their offset.
     Show {
         #[arg(value_name = "ID", help = ID_HELP)]
         id: String,
     },
     /// Lift the person's sign-in, recovery and identification locks and forget their failures.
+    ///
+    /// Recorded in the audit trail with the locks it lifted.
     Unlock {
         #[arg(value_name = "ID", help = ID_HELP)]
         id: String,
     },
     /// Disable the person: no sign-in, activation or recovery; an import never re-enables them.
+    ///
+    /// Their account and history are kept; a signed-in session of theirs stops working. Recorded
+    /// in the audit trail with the status it replaced.
     Disable {
         #[arg(value_name = "ID", help = ID_HELP)]
         id: String,
     },
-    /// Delete the person's account so that they can activate again.
+    /// Put the person back to not activated, so that they can activate again; keep the history.
     ///
-    /// Their status is unchanged and their password history kept, so recent passwords stay refused.
+    /// Their account (password, security question, SMS and photo choices) is removed; their
+    /// status, audit trail and password history are kept, so their recent passwords stay
+    /// refused at the next activation. Recorded in the audit trail.
     Reset {
         #[arg(value_name = "ID", help = ID_HELP)]
         id: String,
@@ -117,10 +129,10 @@ async fn disable(store: &dyn Store, person: &PersonRecord) -> Result<(), Failure
 }
 
 async fn reset(store: &dyn Store, person: &PersonRecord) -> Result<(), Failure> {
-    let event = helpdesk_event("helpdesk_reset", person, "account deleted, password history kept".into());
+    let event = helpdesk_event("helpdesk_reset", person, "back to not activated, history kept".into());
     if store.reset_account(person.id, &event).await? {
         println!(
-            "{}'s account is deleted: they can activate again (their recent passwords stay refused)",
+            "{} is back to not activated: they can activate again (history kept; their recent passwords stay refused)",
             person.login
         );
     } else {
@@ -208,7 +220,8 @@ async fn unlock(store: &dyn Store, person: &PersonRecord) -> Result<(), Failure>
         if lifted.is_empty() { "no lock was set".to_string() } else { format!("lifted: {}", lifted.join(", ")) };
     let keys: Vec<String> = throttle_keys(person).into_iter().map(|(_, key)| key).collect();
     let cleared = store.lift_locks(&keys, &helpdesk_event("helpdesk_unlock", person, detail.clone())).await?;
-    println!("{}: {detail}; {cleared} failure counter(s) cleared", person.login);
+    let cleared = plural(cleared as usize, "failure counter", "failure counters");
+    println!("{}: {detail}; {cleared} cleared", person.login);
     Ok(())
 }
 
@@ -318,7 +331,8 @@ async fn run_audit(store: &dyn Store, args: AuditArgs, tz: &Timezone) -> Result<
     let events = store.audit_trail(&AuditQuery { since, person_id, limit: args.limit }).await?;
     print!("{}", audit_table(&events, tz));
     if events.len() as i64 == args.limit {
-        eprintln!("note: only the latest {} events are shown; --limit N shows more", args.limit);
+        let shown = if args.limit == 1 { "event is".to_string() } else { format!("{} events are", args.limit) };
+        eprintln!("note: only the latest {shown} shown; --limit N shows more");
     }
     Ok(())
 }

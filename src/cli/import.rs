@@ -32,9 +32,7 @@ pub enum Unusable {
     #[error("the file is empty: a header row is required")]
     NoHeader,
     /// The header as read is shown, so that a wrong separator or encoding is plain to see.
-    #[error(
-        "the header lacks the required column(s): {missing}; it was read, separated by '{separator}', as {header:?}"
-    )]
+    #[error("the header lacks the required {missing}; it was read, separated by '{separator}', as {header:?}")]
     MissingColumns { missing: String, separator: char, header: Vec<String> },
     #[error("the header names the column {0} twice")]
     DuplicateColumn(String),
@@ -105,7 +103,7 @@ fn read_csv(bytes: &[u8], today: time::Date, counters: &Counters) -> Result<(Vec
     let missing: Vec<&str> = REQUIRED.iter().copied().filter(|c| !index.contains_key(*c)).collect();
     if !missing.is_empty() {
         return Err(Unusable::MissingColumns {
-            missing: missing.join(", "),
+            missing: format!("{} {}", if missing.len() == 1 { "column" } else { "columns" }, missing.join(", ")),
             separator: char::from(separator),
             header: headers.iter().map(str::to_string).collect(),
         });
@@ -127,7 +125,7 @@ fn read_csv(bytes: &[u8], today: time::Date, counters: &Counters) -> Result<(Vec
         }
         let cell = |column: Option<usize>| column.and_then(|i| record.get(i)).map(str::trim).filter(|v| !v.is_empty());
         let parsed = if record.len() != headers.len() {
-            Err(format!("expected {} fields, found {}", headers.len(), record.len()))
+            Err(format!("expected {}, found {}", plural(headers.len(), "field", "fields"), record.len()))
         } else {
             let fields = RecordFields {
                 uid: cell(uid),
@@ -334,7 +332,7 @@ mod tests {
     fn unusable_files_are_refused_whole() {
         assert!(matches!(parse_csv(b"", TODAY), Err(Unusable::NoHeader)));
         assert!(
-            matches!(parse_csv(b"uid,category\nu1,staff\n", TODAY), Err(Unusable::MissingColumns { missing, .. }) if missing == "given_name, family_name, birth_date")
+            matches!(parse_csv(b"uid,category\nu1,staff\n", TODAY), Err(Unusable::MissingColumns { missing, .. }) if missing == "columns given_name, family_name, birth_date")
         );
         assert!(matches!(
             parse_csv(b"uid,category,given_name,family_name,birth_date\nu1,staff,\xE9,B,1980-01-01\n", TODAY),
@@ -385,6 +383,6 @@ mod tests {
         assert!(err.contains(r#"separated by ',', as ["uid\tcategory\tgiven_name"]"#), "{err}");
         let latin1_bom = "ï»¿uid;category;given_name;family_name;birth_date\n";
         let err = parse_csv(latin1_bom.as_bytes(), TODAY).unwrap_err().to_string();
-        assert!(err.contains(r#"required column(s): uid;"#) && err.contains("\"ï»¿uid\""), "{err}");
+        assert!(err.contains(r#"required column uid;"#) && err.contains("\"ï»¿uid\""), "{err}");
     }
 }

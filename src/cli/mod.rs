@@ -29,9 +29,13 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the production server.
+    /// Run the production server until SIGTERM or Ctrl-C.
+    ///
+    /// Reads the configuration (see `sesame config check`), applies pending migrations unless
+    /// --no-migrate, and serves HTTP on SESAME_BIND. Mail goes through SESAME_SMTP_URL, or is
+    /// written as files to SESAME_MAIL_DIR when it is unset (said once in the log at start).
     Serve {
-        /// Listen address (overrides SESAME_BIND).
+        /// Listen address (overrides SESAME_BIND; an unset SESAME_PUBLIC_URL follows it).
         #[arg(long)]
         bind: Option<SocketAddr>,
         /// Do not apply pending migrations at start.
@@ -39,12 +43,17 @@ enum Command {
         no_migrate: bool,
     },
     /// Run the embedded demo: ./sesame-demo.db, demo people, mail written to ./mail.
+    ///
+    /// Creates and migrates ./sesame-demo.db whatever DATABASE_URL says, seeds and prints the
+    /// demo people, writes mail to SESAME_MAIL_DIR (./mail), leaves cookies without `Secure`,
+    /// and serves on SESAME_BIND (127.0.0.1:8080) until Ctrl-C.
     Demo {
-        /// Listen address (overrides SESAME_BIND).
+        /// Listen address (overrides SESAME_BIND; an unset SESAME_PUBLIC_URL follows it).
         #[arg(long)]
         bind: Option<SocketAddr>,
     },
-    /// Apply pending database migrations and exit.
+    /// Apply pending database migrations to DATABASE_URL and exit (an SQLite file is created
+    /// when missing).
     Migrate,
     /// Upsert people from the HR / student-records CSV export.
     #[command(after_long_help = IMPORT_HELP)]
@@ -64,8 +73,7 @@ enum Command {
         #[arg(long, value_name = "N|N%", default_value_t = DisableLimit::default(), requires = "disable_missing")]
         max_disable: DisableLimit,
     },
-    /// Check the configuration: load it exactly as `serve` does, print every effective setting
-    /// with its source (secrets hidden), and check that the database and the mail server answer.
+    /// Check the configuration as `serve` would load it (see `sesame config check`).
     Config {
         #[command(subcommand)]
         action: ConfigAction,
@@ -75,9 +83,13 @@ enum Command {
         #[command(subcommand)]
         action: helpdesk::AccountAction,
     },
-    /// People and activations per category, and activations over the last 7 days.
+    /// Count people and activated accounts per category, and activations per day over the
+    /// last 7 days (days of SESAME_TIMEZONE).
     Stats,
-    /// The audit trail, newest first (the latest 100 events unless --limit says otherwise).
+    /// Print the audit trail, newest first (the latest 100 events unless --limit says otherwise).
+    ///
+    /// Times are in SESAME_TIMEZONE with their offset. A command's events name the system user
+    /// who ran it (`cli:alice`); an import's name its file.
     Audit(helpdesk::AuditArgs),
 }
 
@@ -132,9 +144,13 @@ pub(crate) fn table(rows: &[Vec<String>]) -> String {
 
 #[derive(Debug, Subcommand)]
 enum ConfigAction {
-    /// Print every effective setting with its source (default, file, environment, command line),
-    /// passwords hidden; then check that the database and the SMTP server (or the mail folder)
-    /// answer. Exit 0 when all is well, 1 when a check failed, 2 when a setting is invalid.
+    /// Print every setting and its source, then check the database and the mail server.
+    ///
+    /// Loads the configuration exactly as `serve` does; prints every effective setting with
+    /// where it came from (default, file, environment, command line), passwords in URLs hidden;
+    /// then checks that the database answers (without creating or migrating it) and that the
+    /// SMTP server answers (without one: that the mail folder can be written). Exit 0 when all
+    /// is well, 1 when a check failed, 2 when a setting is invalid.
     Check,
 }
 
