@@ -11,7 +11,9 @@ use time::OffsetDateTime;
 use super::plural;
 use super::progress::{Counters, Progress, Stage};
 use crate::config::{Config, redact_url};
-use crate::domain::import_plan::{DisableLimit, ImportLine, ImportOrigin, ImportPlan, check_disable, people, plan};
+use crate::domain::import_plan::{
+    DisableLimit, DisableRefusal, ImportLine, ImportOrigin, ImportPlan, check_disable, people, plan,
+};
 use crate::domain::person::{RecordFields, parse_record};
 use crate::store::{Store, StoreError};
 
@@ -194,17 +196,77 @@ pub async fn command(config: &Config, request: Request<'_>) -> ExitCode {
     };
     let progress = Progress::on_terminal(bytes.len() as u64);
     let outcome = run(config, file, bytes, options, max_disable, progress.counters()).await;
+    // The progress line is cleared before anything else is printed.
     progress.finish().await;
     match outcome {
-        Ok(code) => code,
-        Err(message) => {
+        Ok(report) => report.print(file, options),
+        Err(Stopped::Said(message)) => {
             eprintln!("error: {message}");
             ExitCode::from(2)
+        }
+        Err(Stopped::Printed) => ExitCode::from(2),
+    }
+}
+
+/// Why an import stopped before its summary (exit 2, nothing written).
+enum Stopped {
+    Said(String),
+    /// The database could not be opened, and `open` said why.
+    Printed,
+}
+
+impl From<String> for Stopped {
+    fn from(message: String) -> Self {
+        Self::Said(message)
+    }
+}
+
+/// What an import did, or would do, for its summary.
+struct Report {
+    notes: Vec<String>,
+    plan: ImportPlan,
+    read: usize,
+    disabled: usize,
+    refused: Option<DisableRefusal>,
+}
+
+impl Report {
+    fn print(self, file: &Path, options: Options) -> ExitCode {
+        let Self { notes, plan, read, disabled, refused } = self;
+        for note in notes {
+            println!("note: {note}");
+        }
+        let mut rejected = plan.rejected;
+        rejected.sort_by_key(|r| r.line);
+        for r in &rejected {
+            println!("line {}: rejected: {}", r.line, r.reason);
+        }
+        let written = match (&refused, options.dry_run) {
+            (Some(_), _) => format!("{} would be disabled (refused: nothing was written)", people(disabled)),
+            (None, true) => format!("{} would be disabled (dry run: nothing was written)", people(disabled)),
+            (None, false) => format!("{} disabled", people(disabled)),
+        };
+        println!(
+            "{} read: {} accepted ({} created, {} updated, {} unchanged), {} rejected; {written}",
+            plural(read, "line", "lines"),
+            read - rejected.len(),
+            plan.created,
+            plan.updated,
+            plan.unchanged,
+            rejected.len(),
+        );
+        match refused {
+            Some(refusal) => {
+                eprintln!("error: {}: {refusal}", file.display());
+                ExitCode::from(2)
+            }
+            None if rejected.is_empty() => ExitCode::SUCCESS,
+            None => ExitCode::from(1),
         }
     }
 }
 
-/// The import up to its summary; an `Err` is the one line that says why nothing was written.
+/// The import up to its summary.
 async fn run(
     config: &Config,
     file: &Path,
@@ -212,29 +274,24 @@ async fn run(
     options: Options,
     max_disable: DisableLimit,
     counters: Arc<Counters>,
-) -> Result<ExitCode, String> {
+) -> Result<Report, Stopped> {
     let today = OffsetDateTime::now_utc().date();
     let reading = counters.clone();
     let parsed = tokio::task::spawn_blocking(move || read_csv(&bytes, today, &reading))
         .await
         .map_err(|e| format!("reading the file failed: {e}"))?;
     let (lines, unknown) = parsed.map_err(|e| format!("{}: {e}; nothing was imported", file.display()))?;
-    for column in &unknown {
-        println!("note: column {column} is not used");
-    }
+    let mut notes: Vec<String> = unknown.iter().map(|column| format!("column {column} is not used")).collect();
     let read = lines.len();
     counters.stage(Stage::Planning);
 
     let shown = redact_url(&config.database_url);
     let store = if options.dry_run && missing_sqlite_file(&config.database_url).is_some() {
-        println!("note: {shown} does not exist yet: the file is checked as if the database were empty");
+        notes.push(format!("{shown} does not exist yet: the file is checked as if the database were empty"));
         None
     } else {
         // A dry run writes nothing, not even a migration.
-        match super::open(config, !options.dry_run).await {
-            Some(store) => Some(store),
-            None => return Ok(ExitCode::from(2)),
-        }
+        Some(super::open(config, !options.dry_run).await.ok_or(Stopped::Printed)?)
     };
     let _lock = match &store {
         Some(store) if !options.dry_run => Some(
@@ -268,30 +325,7 @@ async fn run(
         }
         _ => plan.disable.len(),
     };
-
-    let mut rejected = plan.rejected.clone();
-    rejected.sort_by_key(|r| r.line);
-    for r in &rejected {
-        println!("line {}: rejected: {}", r.line, r.reason);
-    }
-    let written = match (&refused, options.dry_run) {
-        (Some(_), _) => format!("{} would be disabled (refused: nothing was written)", people(disabled)),
-        (None, true) => format!("{} would be disabled (dry run: nothing was written)", people(disabled)),
-        (None, false) => format!("{} disabled", people(disabled)),
-    };
-    println!(
-        "{} read: {} accepted ({} created, {} updated, {} unchanged), {} rejected; {written}",
-        plural(read, "line", "lines"),
-        read - rejected.len(),
-        plan.created,
-        plan.updated,
-        plan.unchanged,
-        rejected.len(),
-    );
-    if let Some(refusal) = refused {
-        return Err(format!("{}: {refusal}", file.display()));
-    }
-    Ok(if rejected.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(Report { notes, plan, read, disabled, refused })
 }
 
 #[cfg(test)]

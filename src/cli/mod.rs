@@ -61,7 +61,8 @@ enum Command {
         /// The CSV file: UTF-8, a header row, separated by `,` or `;` (see below).
         file: PathBuf,
         /// Check the file and print what would change, including how many people would be
-        /// disabled; write nothing (a missing SQLite file is not created).
+        /// disabled; write nothing (a missing SQLite file is not created). Exits as the real
+        /// run would, 2 included when --max-disable would refuse it.
         #[arg(long)]
         dry_run: bool,
         /// Disable the active people absent from the file (accounts are never deleted; a later

@@ -80,9 +80,14 @@ impl Progress {
                     _ = &mut stopped => return,
                     () = tokio::time::sleep(quiet_for) => {}
                 }
+                let mut last = String::new();
                 loop {
-                    // A terminal that went away is no reason to stop an import.
-                    let _ = write!(out, "\r\x1b[K{}", shown.text(total)).and_then(|()| out.flush());
+                    let text = shown.text(total);
+                    if text != last {
+                        // A terminal that went away is no reason to stop an import.
+                        let _ = write!(out, "\r\x1b[K{text}").and_then(|()| out.flush());
+                        last = text;
+                    }
                     tokio::select! {
                         _ = &mut stopped => break,
                         () = tokio::time::sleep(EVERY) => {}
