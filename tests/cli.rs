@@ -599,30 +599,33 @@ fn config_check_on_an_unreachable_database_fails_and_creates_no_sqlite_file() {
     assert!(!dir.path().join("new.db").exists());
 }
 
-/// Without SESAME_PUBLIC_URL the links follow `--bind`; without SMTP, one line at start says
-/// where mail goes.
+/// Without SESAME_PUBLIC_URL the links follow `--bind`, in `serve` and `demo`; without SMTP,
+/// `serve` says once at start where mail goes.
 #[test]
-fn serve_derives_its_url_from_the_bind_address_and_says_where_mail_goes() {
+fn serve_and_demo_derive_their_url_from_the_bind_address() {
     use std::io::BufRead;
-    let dir = tempfile::tempdir().unwrap();
-    let port = common::free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sesame"))
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .current_dir(dir.path())
-        .env("DATABASE_URL", "sqlite://s.db")
-        .env("SESAME_BIND", "127.0.0.1:1")
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::fs::File::create(dir.path().join("stderr.log")).unwrap())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
-    common::terminate(&mut child);
-    assert!(first.trim_end().ends_with(&format!("open http://127.0.0.1:{port}/")), "{first}");
-    let logs = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap();
-    let said = format!("mail is not sent but written as files to {}", dir.path().join("mail").display());
-    assert_eq!(logs.matches(&said).count(), 1, "{logs}");
+    for command in ["serve", "demo"] {
+        let dir = tempfile::tempdir().unwrap();
+        let port = common::free_port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sesame"))
+            .args([command, "--bind", &format!("127.0.0.1:{port}")])
+            .current_dir(dir.path())
+            .env("DATABASE_URL", "sqlite://s.db")
+            .env("SESAME_BIND", "127.0.0.1:1")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::fs::File::create(dir.path().join("stderr.log")).unwrap())
+            .spawn()
+            .unwrap();
+        let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let announced = stdout.lines().map(Result::unwrap).find(|l| l.contains("listening")).unwrap_or_default();
+        common::terminate(&mut child);
+        assert!(announced.ends_with(&format!("open http://127.0.0.1:{port}/")), "{command}: {announced}");
+        let logs = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap();
+        let said = format!("mail is not sent but written as files to {}", dir.path().join("mail").display());
+        let expected = if command == "serve" { 1 } else { 0 };
+        assert_eq!(logs.matches(&said).count(), expected, "{command}: {logs}");
+    }
 }
 
 /// The env file of docs/deploy.md, as written there.
