@@ -9,6 +9,8 @@ use ipnet::IpNet;
 use lettre::message::Mailbox;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use time::macros::format_description;
+use time::{Date, OffsetDateTime, UtcOffset};
 use url::Url;
 
 use crate::directory;
@@ -17,7 +19,7 @@ use crate::outbox::Pace;
 use crate::sealing::SealingKey;
 
 /// The keys read from `SESAME_*` variables; other `SESAME_` variables belong to someone else.
-const KEYS: [&str; 27] = [
+const KEYS: [&str; 28] = [
     "bind",
     "public_url",
     "trusted_proxies",
@@ -34,6 +36,7 @@ const KEYS: [&str; 27] = [
     "session_idle_minutes",
     "session_max_hours",
     "rules_version",
+    "timezone",
     "ldap_url",
     "ldap_starttls",
     "ldap_ca_file",
@@ -68,6 +71,7 @@ struct RawConfig {
     session_idle_minutes: u32,
     session_max_hours: u32,
     rules_version: String,
+    timezone: String,
     password_policy: PasswordPolicy,
     ldap_url: String,
     ldap_starttls: bool,
@@ -87,7 +91,8 @@ impl Default for RawConfig {
         Self {
             database_url: "sqlite://sesame.db".into(),
             bind: "127.0.0.1:8080".into(),
-            public_url: "http://127.0.0.1:8080".into(),
+            // Empty: derived from the bind address.
+            public_url: String::new(),
             trusted_proxies: String::new(),
             smtp_url: String::new(),
             smtp_timeout_seconds: 20,
@@ -102,6 +107,7 @@ impl Default for RawConfig {
             session_idle_minutes: 15,
             session_max_hours: 8,
             rules_version: "2026-09".into(),
+            timezone: "Europe/Paris".into(),
             password_policy: PasswordPolicy::default(),
             ldap_url: String::new(),
             ldap_starttls: false,
@@ -154,6 +160,10 @@ pub struct Config {
     pub rules_version: String,
     /// In the TOML file only, as a `[password_policy]` table; defaults are the seed's.
     pub password_policy: PasswordPolicy,
+    /// Where times are shown to people and to the help desk; they are stored in UTC.
+    pub timezone: Timezone,
+    /// `public_url` was not configured but derived from `bind`.
+    public_url_from_bind: bool,
     /// How the outbox worker paces retries; not configurable, tests shorten it.
     pub mail_pace: Pace,
     /// The institution's LDAP directory; `None` without `SESAME_LDAP_URL`.
@@ -162,6 +172,8 @@ pub struct Config {
     pub directory_pace: Pace,
     /// `SESAME_SECRET_KEY`: seals what waits in the database for delivery.
     pub sealing_key: Option<SealingKey>,
+    /// The files secrets were read from, for `config check`.
+    pub secret_files: SecretFiles,
 }
 
 impl std::fmt::Debug for Config {
@@ -176,8 +188,111 @@ impl std::fmt::Debug for Config {
             .field("email_domain", &self.email_domain)
             .field("cookie_secure", &self.cookie_secure)
             .field("log_format", &self.log_format)
+            .field("timezone", &self.timezone.name)
             .field("directory", &self.directory)
             .finish_non_exhaustive()
+    }
+}
+
+/// One effective setting, as `sesame config check` prints it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    pub variable: String,
+    /// Secrets hidden.
+    pub value: String,
+    pub source: Source,
+}
+
+/// Where an effective setting came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Default,
+    File,
+    Environment,
+    CommandLine,
+    /// Computed from the setting of this key.
+    Derived(&'static str),
+}
+
+/// The value of an option given on the command line, told apart from the defaults by its type.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct CommandLine(String);
+
+impl Source {
+    fn of(figment: &Figment, key: &str) -> Self {
+        // A table (the password policy) comes from wherever any of its keys was set.
+        if let Ok(figment::value::Value::Dict(_, dict)) = figment.find_value(key) {
+            return dict
+                .keys()
+                .map(|k| Self::of(figment, &format!("{key}.{k}")))
+                .find(|s| *s != Self::Default)
+                .unwrap_or(Self::Default);
+        }
+        match figment.find_metadata(key) {
+            Some(m) if m.source.as_ref().and_then(|s| s.file_path()).is_some() => Self::File,
+            Some(m) if m.name.contains("environment") => Self::Environment,
+            Some(m) if m.name == std::any::type_name::<CommandLine>() => Self::CommandLine,
+            _ => Self::Default,
+        }
+    }
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Default => f.write_str("default"),
+            Self::File => f.write_str("file"),
+            Self::Environment => f.write_str("environment"),
+            Self::CommandLine => f.write_str("command line"),
+            Self::Derived(key) => write!(f, "default, from {}", variable_name(key)),
+        }
+    }
+}
+
+/// The institution's time zone, an IANA name: times are stored in UTC and shown in it.
+#[derive(Clone)]
+pub struct Timezone {
+    name: String,
+    zone: jiff::tz::TimeZone,
+}
+
+impl Timezone {
+    pub fn named(name: &str) -> Result<Self, String> {
+        let zone = jiff::tz::TimeZone::get(name)
+            .map_err(|_| format!("'{name}' is not a time zone of the IANA database, such as Europe/Paris"))?;
+        Ok(Self { name: name.to_string(), zone })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The same instant, with this zone's offset at that instant.
+    pub fn local(&self, at: OffsetDateTime) -> OffsetDateTime {
+        let offset = jiff::Timestamp::from_second(at.unix_timestamp())
+            .map(|t| self.zone.to_offset(t).seconds())
+            .ok()
+            .and_then(|seconds| UtcOffset::from_whole_seconds(seconds).ok());
+        offset.map_or(at, |o| at.to_offset(o))
+    }
+
+    /// The first instant of `day` in this zone (a day starting in a daylight-saving gap starts
+    /// when the gap ends).
+    pub fn start_of_day(&self, day: Date) -> OffsetDateTime {
+        let start = jiff::civil::Date::new(day.year() as i16, u8::from(day.month()) as i8, day.day() as i8)
+            .and_then(|d| d.to_zoned(self.zone.clone()))
+            .ok()
+            .and_then(|z| OffsetDateTime::from_unix_timestamp(z.timestamp().as_second()).ok());
+        self.local(start.unwrap_or_else(|| day.midnight().assume_utc()))
+    }
+
+    /// A time as the help desk reads it: local, to the second, with its offset.
+    pub fn text(&self, at: OffsetDateTime) -> String {
+        let format = format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second] [offset_hour sign:mandatory]:[offset_minute]"
+        );
+        self.local(at).format(format).unwrap_or_else(|_| at.to_string())
     }
 }
 
@@ -224,7 +339,12 @@ fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
 }
 
 fn variable_name(key: &str) -> String {
-    if key == "database_url" { "DATABASE_URL".into() } else { format!("SESAME_{}", key.to_uppercase()) }
+    match key {
+        "database_url" => "DATABASE_URL".into(),
+        // A table of the file, not a variable.
+        "password_policy" => "[password_policy]".into(),
+        _ => format!("SESAME_{}", key.to_uppercase()),
+    }
 }
 
 /// What a sub-command changes before the environment and file are read (`demo` turns the
@@ -233,12 +353,32 @@ fn variable_name(key: &str) -> String {
 pub struct Overrides {
     pub cookie_secure_default: Option<bool>,
     pub database_url_default: Option<String>,
+    /// `--bind`, over `SESAME_BIND`.
+    pub bind: Option<SocketAddr>,
 }
 
 impl Config {
     /// Reads the process environment.
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
-        Self::from_figment(Self::figment(file, overrides, Env::prefixed("SESAME_"), Env::raw().only(&["DATABASE_URL"])))
+        Self::load_explained(file, overrides).map(|(config, _)| config)
+    }
+
+    /// `load`, with every effective setting and where it came from (`sesame config check`).
+    pub fn load_explained(file: Option<&Path>, overrides: &Overrides) -> Result<(Self, Vec<Setting>), ConfigError> {
+        let figment = Self::figment(file, overrides, Env::prefixed("SESAME_"), Env::raw().only(&["DATABASE_URL"]));
+        let config = Self::from_figment(&figment)?;
+        let settings = config
+            .settings()
+            .into_iter()
+            .map(|(key, value)| {
+                let source = match (key, Source::of(&figment, key)) {
+                    ("public_url", Source::Default) => Source::Derived("bind"),
+                    (_, source) => source,
+                };
+                Setting { variable: variable_name(key), value, source }
+            })
+            .collect();
+        Ok((config, settings))
     }
 
     fn figment(file: Option<&Path>, overrides: &Overrides, sesame_env: Env, db_env: Env) -> Figment {
@@ -253,7 +393,60 @@ impl Config {
         if let Some(path) = file {
             figment = figment.merge(Toml::file_exact(path));
         }
-        figment.merge(sesame_env.only(&KEYS)).merge(db_env)
+        figment = figment.merge(sesame_env.only(&KEYS)).merge(db_env);
+        if let Some(bind) = overrides.bind {
+            figment = figment.merge(Serialized::default("bind", CommandLine(bind.to_string())));
+        }
+        figment
+    }
+
+    /// Every setting as `sesame config check` prints it, by key, secrets hidden. A new setting
+    /// is one line here (the test `every_key_is_shown` fails until it is).
+    fn settings(&self) -> Vec<(&'static str, String)> {
+        let minutes = |d: time::Duration| d.whole_minutes().to_string();
+        let mut settings = vec![
+            ("database_url", redact_url(&self.database_url)),
+            ("bind", self.bind.to_string()),
+            ("public_url", self.public_url.to_string()),
+            ("trusted_proxies", self.trusted_proxies.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")),
+            ("smtp_url", self.smtp_url.as_ref().map_or_else(String::new, |u| redact_url(u.as_str()))),
+            ("smtp_timeout_seconds", self.smtp_timeout.as_secs().to_string()),
+            ("mail_dir", self.mail_dir.display().to_string()),
+            ("mail_from", self.mail_from.to_string()),
+            ("email_domain", self.email_domain.clone()),
+            ("cookie_secure", self.cookie_secure.to_string()),
+            ("log_format", format!("{:?}", self.log_format).to_lowercase()),
+            ("timezone", self.timezone.name.clone()),
+            ("institution_name", self.institution_name.clone()),
+            (
+                "logo_file",
+                self.logo
+                    .as_ref()
+                    .map_or_else(String::new, |l| format!("{} bytes of {}", l.bytes.len(), l.content_type)),
+            ),
+            ("wizard_timeout_minutes", minutes(self.wizard_timeout)),
+            ("session_idle_minutes", minutes(self.session_idle)),
+            ("session_max_hours", self.session_max.whole_hours().to_string()),
+            ("rules_version", self.rules_version.clone()),
+            ("password_policy", serde_json::to_string(&self.password_policy).unwrap_or_default()),
+        ];
+        let hidden = |set: bool| if set { "(hidden)".to_string() } else { String::new() };
+        let path = |p: &Option<PathBuf>| p.as_ref().map_or_else(String::new, |p| p.display().to_string());
+        let d = self.directory.as_ref();
+        settings.extend([
+            ("ldap_url", d.map_or_else(String::new, |d| d.url.to_string())),
+            ("ldap_starttls", d.is_some_and(|d| d.starttls).to_string()),
+            ("ldap_ca_file", path(&d.and_then(|d| d.ca_file.clone()))),
+            ("ldap_bind_dn", d.map_or_else(String::new, |d| d.bind_dn.clone())),
+            ("ldap_bind_password", hidden(d.is_some_and(|d| !d.bind_password.expose_secret().is_empty()))),
+            ("ldap_bind_password_file", path(&self.secret_files.ldap_bind_password)),
+            ("ldap_base_dn", d.map_or_else(String::new, |d| d.base_dn.clone())),
+            ("ldap_filter", d.map_or_else(|| RawConfig::default().ldap_filter, |d| d.filter.clone())),
+            ("ldap_nt_hash", d.is_some_and(|d| d.nt_hash).to_string()),
+            ("secret_key", hidden(self.sealing_key.is_some())),
+            ("secret_key_file", path(&self.secret_files.secret_key)),
+        ]);
+        settings
     }
 
     /// The built-in defaults, without reading the environment (tests and embedding).
@@ -261,7 +454,7 @@ impl Config {
         Self::check(RawConfig::default()).expect("the built-in defaults are valid")
     }
 
-    fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+    fn from_figment(figment: &Figment) -> Result<Self, ConfigError> {
         let raw: RawConfig = figment.extract().map_err(|e| {
             let key = e.path.last().cloned().unwrap_or_default();
             let message = e.kind.to_string();
@@ -286,7 +479,10 @@ impl Config {
             raw.bind.trim().parse::<SocketAddr>().map_err(|_| {
                 invalid("bind", format!("'{}' is not an address:port such as 127.0.0.1:8080", raw.bind))
             })?;
-        let public_url = parse_public_url(&raw.public_url)?;
+        let public_url = match raw.public_url.trim() {
+            "" => public_url_of(bind),
+            given => parse_public_url(given)?,
+        };
         let trusted_proxies = parse_proxies(&raw.trusted_proxies)?;
         let smtp_url = match raw.smtp_url.trim() {
             "" => None,
@@ -339,6 +535,7 @@ impl Config {
         if raw.rules_version.trim().is_empty() {
             return Err(invalid("rules_version", "must not be empty"));
         }
+        let timezone = Timezone::named(raw.timezone.trim()).map_err(|e| invalid("timezone", e))?;
         raw.password_policy
             .validate()
             .map_err(|e| ConfigError { variable: "password_policy".into(), message: e.to_string() })?;
@@ -359,7 +556,13 @@ impl Config {
         if raw.ldap_nt_hash && sealing_key.is_none() {
             return Err(invalid("ldap_nt_hash", "needs SESAME_SECRET_KEY, which seals NT hashes until delivered"));
         }
+        let file = |p: &str| Some(PathBuf::from(p.trim())).filter(|p| !p.as_os_str().is_empty());
+        let secret_files = SecretFiles {
+            ldap_bind_password: file(&raw.ldap_bind_password_file),
+            secret_key: file(&raw.secret_key_file),
+        };
         Ok(Self {
+            secret_files,
             directory,
             directory_pace: Pace::DIRECTORY,
             sealing_key,
@@ -371,6 +574,8 @@ impl Config {
             rules_version: raw.rules_version.trim().to_string(),
             password_policy: raw.password_policy,
             mail_pace: Pace::MAIL,
+            timezone,
+            public_url_from_bind: raw.public_url.trim().is_empty(),
             database_url,
             bind,
             public_url,
@@ -385,10 +590,34 @@ impl Config {
         })
     }
 
+    /// The server listens on `bound` (port 0 asks the system for one): a public URL derived
+    /// from the bind address follows it.
+    pub fn listening_on(&mut self, bound: SocketAddr) {
+        self.bind = bound;
+        if self.public_url_from_bind {
+            self.public_url = public_url_of(bound);
+        }
+    }
+
     /// The path prefix the application is mounted under, without a trailing slash ("" at the root).
     pub fn base_path(&self) -> &str {
         self.public_url.path().trim_end_matches('/')
     }
+}
+
+/// The URL of a server listening on `bind`, for when none is configured: the machine's name
+/// when it listens on every address.
+fn public_url_of(bind: SocketAddr) -> Url {
+    let host = if bind.ip().is_unspecified() {
+        hostname::get().ok().and_then(|h| h.into_string().ok()).filter(|h| Url::parse(&format!("http://{h}/")).is_ok())
+    } else {
+        None
+    };
+    let authority = match host {
+        Some(name) => format!("{name}:{}", bind.port()),
+        None => bind.to_string(),
+    };
+    Url::parse(&format!("http://{authority}/")).expect("a socket address is a valid URL authority")
 }
 
 fn parse_public_url(input: &str) -> Result<Url, ConfigError> {
@@ -426,6 +655,13 @@ fn is_domain(s: &str) -> bool {
         })
 }
 
+/// Where `…_FILE` settings pointed.
+#[derive(Debug, Clone, Default)]
+pub struct SecretFiles {
+    pub ldap_bind_password: Option<PathBuf>,
+    pub secret_key: Option<PathBuf>,
+}
+
 /// A secret given in the variable itself or in a file (`…_FILE`), never both; a file's
 /// trailing newline is not part of it.
 fn read_secret(value: &str, file: &str, key: &str) -> Result<Option<SecretString>, ConfigError> {
@@ -457,8 +693,12 @@ pub fn redact_url(url: &str) -> String {
 mod tests {
     use super::*;
 
-    /// Runs `Config::load` with exactly these variables and file, in figment's sandbox.
-    fn load(vars: &[(&str, &str)], toml: Option<&str>, overrides: Overrides) -> Result<Config, ConfigError> {
+    /// Runs `Config::load_explained` with exactly these variables and file, in figment's sandbox.
+    fn load_in_jail(
+        vars: &[(&str, &str)],
+        toml: Option<&str>,
+        overrides: Overrides,
+    ) -> Result<(Config, Vec<Setting>), ConfigError> {
         let mut result = None;
         #[allow(clippy::result_large_err)] // figment's own closure type
         figment::Jail::expect_with(|jail| {
@@ -470,10 +710,14 @@ mod tests {
                 jail.create_file("sesame.toml", text).expect("write toml");
                 Path::new("sesame.toml")
             });
-            result = Some(Config::load(file, &overrides));
+            result = Some(Config::load_explained(file, &overrides));
             Ok(())
         });
         result.expect("jail ran")
+    }
+
+    fn load(vars: &[(&str, &str)], toml: Option<&str>, overrides: Overrides) -> Result<Config, ConfigError> {
+        load_in_jail(vars, toml, overrides).map(|(config, _)| config)
     }
 
     #[test]
@@ -482,6 +726,7 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://sesame.db");
         assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(c.public_url.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(c.timezone.name(), "Europe/Paris");
         assert!(c.trusted_proxies.is_empty());
         assert!(c.smtp_url.is_none());
         assert_eq!(c.mail_dir, PathBuf::from("./mail"));
@@ -603,5 +848,97 @@ mod tests {
     fn passwords_never_show_in_debug() {
         let c = load(&[("DATABASE_URL", "postgres://u:hunter2@db/x")], None, Overrides::default()).unwrap();
         assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn an_unset_public_url_follows_the_bind_address() {
+        let c = load(&[("SESAME_BIND", "127.0.0.2:9000")], None, Overrides::default()).unwrap();
+        assert_eq!(c.public_url.as_str(), "http://127.0.0.2:9000/");
+        let flag = Overrides { bind: Some("[::1]:8443".parse().unwrap()), ..Default::default() };
+        let c = load(&[("SESAME_BIND", "127.0.0.2:9000")], None, flag.clone()).unwrap();
+        assert_eq!((c.bind.to_string(), c.public_url.as_str()), ("[::1]:8443".into(), "http://[::1]:8443/"));
+        let c = load(&[("SESAME_PUBLIC_URL", "https://ent.example.edu/sesame")], None, flag).unwrap();
+        assert_eq!(c.public_url.as_str(), "https://ent.example.edu/sesame", "a configured URL wins");
+        let everywhere = load(&[("SESAME_BIND", "0.0.0.0:8080")], None, Overrides::default()).unwrap();
+        assert!(!everywhere.public_url.as_str().contains("0.0.0.0"), "{}", everywhere.public_url);
+        assert_eq!(everywhere.public_url.port(), Some(8080));
+    }
+
+    #[test]
+    fn the_time_zone_is_an_iana_name_checked_at_start() {
+        let err = load(&[("SESAME_TIMEZONE", "Europe/Pariss")], None, Overrides::default()).unwrap_err();
+        assert_eq!(err.variable, "SESAME_TIMEZONE");
+        assert!(err.message.contains("'Europe/Pariss' is not a time zone"), "{err}");
+        let c = load(&[("SESAME_TIMEZONE", "America/Martinique")], None, Overrides::default()).unwrap();
+        assert_eq!(c.timezone.text(time::macros::datetime!(2026-07-01 12:00 UTC)), "2026-07-01 08:00:00 -04:00");
+    }
+
+    #[test]
+    fn local_time_follows_daylight_saving() {
+        let paris = Timezone::named("Europe/Paris").unwrap();
+        assert_eq!(paris.text(time::macros::datetime!(2026-01-15 09:30:05 UTC)), "2026-01-15 10:30:05 +01:00");
+        assert_eq!(paris.text(time::macros::datetime!(2026-07-15 09:30:05 UTC)), "2026-07-15 11:30:05 +02:00");
+        let local = paris.local(time::macros::datetime!(2026-07-15 22:30 UTC));
+        assert_eq!((local.date(), local.unix_timestamp()), (time::macros::date!(2026 - 07 - 16), 1_784_154_600));
+        assert_eq!(
+            paris.start_of_day(time::macros::date!(2026 - 01 - 10)),
+            time::macros::datetime!(2026-01-09 23:00 UTC)
+        );
+        assert_eq!(
+            paris.start_of_day(time::macros::date!(2026 - 07 - 10)),
+            time::macros::datetime!(2026-07-09 22:00 UTC)
+        );
+        let havana = Timezone::named("America/Havana").unwrap();
+        // Cuba springs forward at midnight: 8 March 2026 starts at 01:00 local.
+        assert_eq!(
+            havana.start_of_day(time::macros::date!(2026 - 03 - 08)),
+            time::macros::datetime!(2026-03-08 05:00 UTC)
+        );
+    }
+
+    fn explain(vars: &[(&str, &str)], toml: Option<&str>, overrides: Overrides) -> Vec<Setting> {
+        load_in_jail(vars, toml, overrides).expect("valid").1
+    }
+
+    #[test]
+    fn every_setting_says_where_it_came_from() {
+        let settings = explain(
+            &[("DATABASE_URL", "postgres://sesame:hunter2@db/sesame"), ("SESAME_EMAIL_DOMAIN", "univ.fr")],
+            Some(
+                "institution_name = \"Université Test\"\nbind = \"127.0.0.1:7000\"\n[password_policy]\nmin_length = 14",
+            ),
+            Overrides { bind: Some("127.0.0.1:9000".parse().unwrap()), ..Default::default() },
+        );
+        let of =
+            |variable: &str| settings.iter().find(|s| s.variable == variable).unwrap_or_else(|| panic!("{variable}"));
+        assert_eq!(
+            (of("DATABASE_URL").value.as_str(), of("DATABASE_URL").source),
+            ("postgres://sesame:***@db/sesame", Source::Environment)
+        );
+        assert_eq!(of("SESAME_EMAIL_DOMAIN").source, Source::Environment);
+        assert_eq!(of("SESAME_INSTITUTION_NAME").source, Source::File);
+        assert_eq!(of("[password_policy]").source, Source::File);
+        assert!(of("[password_policy]").value.contains("\"min_length\":14"));
+        assert_eq!(
+            (of("SESAME_BIND").value.as_str(), of("SESAME_BIND").source),
+            ("127.0.0.1:9000", Source::CommandLine)
+        );
+        assert_eq!(of("SESAME_PUBLIC_URL").source.to_string(), "default, from SESAME_BIND");
+        assert_eq!(of("SESAME_TIMEZONE").source, Source::Default);
+        assert!(settings.iter().all(|s| !s.value.contains("hunter2")));
+    }
+
+    #[test]
+    fn every_key_is_shown_by_config_check() {
+        let shown: Vec<&str> = Config::defaults().settings().into_iter().map(|(key, _)| key).collect();
+        for key in KEYS.iter().chain(&["database_url", "password_policy"]) {
+            assert!(
+                shown.contains(key),
+                "{key} is read but config check does not print it: add it to Config::settings"
+            );
+        }
+        let smtp =
+            load(&[("SESAME_SMTP_URL", "smtps://user:s3cret@mail.example.edu")], None, Overrides::default()).unwrap();
+        assert!(smtp.settings().iter().all(|(_, v)| !v.contains("s3cret")));
     }
 }

@@ -42,7 +42,7 @@ async fn import_reports_each_rejected_line_and_keeps_the_good_ones(t: TestStore)
     assert!(stdout.contains("line 3: rejected: birth_date"), "{stdout}");
     assert!(stdout.contains("line 4: rejected: category"), "{stdout}");
     assert!(
-        stdout.contains("4 lines read: 2 accepted (2 created, 0 updated, 0 unchanged), 2 rejected; 0 disabled"),
+        stdout.contains("4 lines read: 2 accepted (2 created, 0 updated, 0 unchanged), 2 rejected; 0 people disabled"),
         "{stdout}"
     );
 
@@ -54,6 +54,127 @@ async fn import_reports_each_rejected_line_and_keeps_the_good_ones(t: TestStore)
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("2 accepted (0 created, 0 updated, 2 unchanged)"), "{stdout}");
     assert!(stdout.contains("dry run: nothing was written"), "{stdout}");
+    assert!(text(&out).1.is_empty(), "no progress and no note when the output is not a terminal");
+}
+
+const FOUR_PEOPLE: &str = "uid,category,given_name,family_name,birth_date
+p1,staff,Ana,Lima,01/01/1990
+p2,staff,Bob,Lima,01/01/1990
+p3,staff,Cléo,Lima,01/01/1990
+p4,staff,Dan,Lima,01/01/1990
+";
+
+/// How many of the store's people are active.
+async fn active(t: &TestStore) -> usize {
+    let people = t.store.existing_people().await.unwrap();
+    people.iter().filter(|p| p.disabled_by.is_none()).count()
+}
+
+/// The cron-safety guard: a header alone, or a file missing half the people, writes nothing
+/// (exit 2) and says how to force; the forced run then disables them.
+async fn disable_missing_refuses_what_looks_like_a_broken_export(t: TestStore) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("all.csv"), FOUR_PEOPLE).unwrap();
+    run_ok(&["import", "all.csv"], &t, &dir);
+    std::fs::write(dir.path().join("header.csv"), FOUR_PEOPLE.lines().next().unwrap()).unwrap();
+    let half: String = FOUR_PEOPLE.lines().take(3).map(|l| format!("{l}\n")).collect();
+    std::fs::write(dir.path().join("half.csv"), half).unwrap();
+
+    for args in [
+        &["import", "header.csv", "--disable-missing"][..],
+        &["import", "header.csv", "--disable-missing", "--max-disable", "100%"],
+    ] {
+        let out = sesame(args, &t.url, dir.path());
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stdout}{stderr}");
+        assert!(stdout.contains("0 lines read") && stdout.contains("4 people would be disabled (refused"), "{stdout}");
+        assert!(stderr.contains("no data line") && stderr.contains("always refused"), "{stderr}");
+    }
+    let out = sesame(&["import", "half.csv", "--disable-missing"], &t.url, dir.path());
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(stderr.contains("would disable 2 people of 4 active, more than --max-disable 5% allows (0)"), "{stderr}");
+    assert!(stderr.trim_end().ends_with("run again with --max-disable 2"), "{stderr}");
+    assert_eq!(active(&t).await, 4, "nothing was written");
+
+    let dry = sesame(&["import", "half.csv", "--disable-missing", "--dry-run"], &t.url, dir.path());
+    let (stdout, stderr) = text(&dry);
+    assert_eq!(dry.status.code(), Some(2), "a dry run tells what the real run would do: {stdout}{stderr}");
+    assert!(stdout.contains("2 people would be disabled"), "{stdout}");
+    let dry =
+        sesame(&["import", "half.csv", "--disable-missing", "--dry-run", "--max-disable", "2"], &t.url, dir.path());
+    let (stdout, _) = text(&dry);
+    assert_eq!(dry.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("2 people would be disabled (dry run: nothing was written)"), "{stdout}");
+    assert_eq!(active(&t).await, 4);
+
+    let forced = run_ok(&["import", "half.csv", "--disable-missing", "--max-disable", "2"], &t, &dir);
+    assert!(forced.contains("2 lines read: 2 accepted") && forced.contains("; 2 people disabled"), "{forced}");
+    assert_eq!(active(&t).await, 2);
+    let back = run_ok(&["import", "all.csv", "--disable-missing"], &t, &dir);
+    assert!(back.contains("0 people disabled"), "nobody missing, nothing refused: {back}");
+    assert_eq!(active(&t).await, 4);
+    let out = sesame(&["import", "all.csv", "--max-disable", "3"], &t.url, dir.path());
+    assert_eq!(out.status.code(), Some(2), "--max-disable means nothing without --disable-missing");
+}
+
+/// Windows line ends, a French spreadsheet's `;` and a byte-order mark: the same import.
+async fn crlf_semicolons_and_a_bom_read_as_the_plain_file(t: TestStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let french = format!("\u{feff}{}", CSV.replace(',', ";").replace('\n', "\r\n"));
+    std::fs::write(dir.path().join("export.csv"), french).unwrap();
+    let out = sesame(&["import", "export.csv"], &t.url, dir.path());
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("line 3: rejected: birth_date") && stdout.contains("line 4: rejected: category"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("4 lines read: 2 accepted (2 created"), "{stdout}");
+    assert!(t.store.find_by_login("elodie.leboeuf").await.unwrap().is_some());
+
+    std::fs::write(dir.path().join("tabs.csv"), "uid\tcategory\tgiven_name\tfamily_name\tbirth_date\n").unwrap();
+    let out = sesame(&["import", "tabs.csv"], &t.url, dir.path());
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr.contains(r#"as ["uid\tcategory\tgiven_name\tfamily_name\tbirth_date"]"#), "{stderr}");
+}
+
+/// A second import on the same database stops at once, with a clear line, and writes nothing.
+async fn one_import_at_a_time(t: TestStore) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("all.csv"), FOUR_PEOPLE).unwrap();
+    let held = t.store.import_lock().await.unwrap().expect("the lock is free");
+    assert!(t.store.import_lock().await.unwrap().is_none(), "taken twice");
+    let out = sesame(&["import", "all.csv"], &t.url, dir.path());
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(stderr.contains("another import is running on") && stderr.contains("nothing was imported"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_eq!(t.store.count_people().await.unwrap(), 0);
+    let dry = run_ok(&["import", "all.csv", "--dry-run"], &t, &dir);
+    assert!(dry.contains("4 created"), "a dry run writes nothing and needs no lock: {dry}");
+    drop(held);
+    run_ok(&["import", "all.csv"], &t, &dir);
+    assert_eq!(t.store.count_people().await.unwrap(), 4);
+    assert!(t.store.import_lock().await.unwrap().is_some(), "the binary let go of the lock when it ended");
+}
+
+/// The audit line of an import names its file and who ran it.
+async fn the_audit_names_the_import_file_and_the_operator(t: TestStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let one: String = FOUR_PEOPLE.lines().take(2).map(|l| format!("{l}\n")).collect();
+    std::fs::write(dir.path().join("one.csv"), one).unwrap();
+    let said = run_ok(&["import", "one.csv", "--disable-missing", "--max-disable", "0"], &t, &dir);
+    assert!(said.contains("1 line read: 1 accepted (1 created") && said.contains("0 people disabled"), "{said}");
+    let out = sesame(&["audit", "--limit", "1"], &t.url, dir.path());
+    assert!(text(&out).1.contains("only the latest event is shown"), "{:?}", text(&out));
+    std::fs::write(dir.path().join("rh-2026.csv"), FOUR_PEOPLE).unwrap();
+    run_ok(&["import", "rh-2026.csv"], &t, &dir);
+    let trail = run_ok(&["audit"], &t, &dir);
+    let line = trail.lines().find(|l| l.contains(" import ")).unwrap_or_else(|| panic!("{trail}"));
+    assert!(line.contains("file=rh-2026.csv created=3 updated=0 unchanged=1"), "{line}");
+    assert!(line.contains(&format!("cli:{}", whoami::username())), "{line}");
 }
 
 async fn unusable_files_exit_2_and_write_nothing(t: TestStore) {
@@ -146,7 +267,8 @@ async fn account_show_finds_a_person_by_any_id_and_never_prints_a_hash(t: TestSt
     let (dir, _) = two_people_one_activated(&t).await;
     for id in ["elodie.leboeuf", "100001", "12345", "Elodie.LeBoeuf@example.edu"] {
         let shown = run_ok(&["account", "show", id], &t, &dir);
-        for expected in ["elodie.leboeuf", "100001", "Le Bœuf", "12345", "activated at", "+33 6 •• •• •• 78"]
+        let question = sesame::i18n::Locale::Fr.t("security_question.proposed.first_pet");
+        for expected in ["elodie.leboeuf", "100001", "Le Bœuf", "12345", "14/07/1985", &question, "+33 6 •• •• •• 78"]
         {
             assert!(shown.contains(expected), "{id}: {expected} missing from {shown}");
         }
@@ -199,7 +321,7 @@ async fn reset_deletes_the_account_and_keeps_the_password_history(t: TestStore) 
     let (dir, elodie) = two_people_one_activated(&t).await;
     assert!(t.store.has_account(elodie.id).await.unwrap());
     let said = run_ok(&["account", "reset", "elodie.leboeuf"], &t, &dir);
-    assert!(said.contains("can activate again"), "{said}");
+    assert!(said.contains("is back to not activated: they can activate again"), "{said}");
     assert!(!t.store.has_account(elodie.id).await.unwrap(), "the account is gone");
     assert_eq!(t.store.password_history(elodie.id, 3).await.unwrap(), vec![PASSWORD_HASH.to_string()]);
     assert!(t.store.person(elodie.id).await.unwrap().unwrap().is_active(), "the status is unchanged");
@@ -233,7 +355,7 @@ async fn unlock_lifts_sign_in_recovery_and_identification_locks(t: TestStore) {
         assert!(shown.contains(what) && shown.contains("locked until"), "{what}: {shown}");
     }
     let said = run_ok(&["account", "unlock", "100001"], &t, &dir);
-    assert!(said.contains("4 failure counter(s) cleared"), "{said}");
+    assert!(said.contains("4 failure counters cleared"), "{said}");
     let now = OffsetDateTime::now_utc().unix_timestamp();
     for (key, _) in &keys {
         assert_eq!(t.store.throttle_locked_until(key, now).await.unwrap(), None, "{key} is still locked");
@@ -254,7 +376,7 @@ async fn stats_count_people_and_activations_per_category_and_day(t: TestStore) {
     assert_eq!(row(&stats, "student"), ["student", "1", "0", "0%"], "{stats}");
     assert_eq!(row(&stats, "external"), ["external", "0", "0", "-"], "{stats}");
     assert_eq!(row(&stats, "total"), ["total", "2", "1", "50%"], "{stats}");
-    let today = OffsetDateTime::now_utc().date();
+    let today = paris().local(OffsetDateTime::now_utc()).date();
     assert_eq!(row(&stats, &today.to_string()), [today.to_string(), "1".into()], "{stats}");
     let yesterday = today - Duration::days(1);
     assert_eq!(row(&stats, &yesterday.to_string()), [yesterday.to_string(), "0".into()], "{stats}");
@@ -264,7 +386,13 @@ async fn stats_count_people_and_activations_per_category_and_day(t: TestStore) {
 
 /// The kinds of an audit table, top to bottom.
 fn kinds(out: &str) -> Vec<String> {
-    out.lines().skip(1).map(|l| l.split_whitespace().nth(2).unwrap_or_default().to_string()).collect()
+    // Day, time and offset come first.
+    out.lines().skip(1).map(|l| l.split_whitespace().nth(3).unwrap_or_default().to_string()).collect()
+}
+
+/// The default SESAME_TIMEZONE.
+fn paris() -> sesame::config::Timezone {
+    sesame::config::Timezone::named("Europe/Paris").unwrap()
 }
 
 async fn audit_for_a_person_lists_the_helpdesk_events_newest_first(t: TestStore) {
@@ -275,9 +403,10 @@ async fn audit_for_a_person_lists_the_helpdesk_events_newest_first(t: TestStore)
         run_ok(&["account", action, id], &t, &dir);
     }
     let trail = run_ok(&["audit", "--person", "elodie.leboeuf"], &t, &dir);
-    assert!(trail.starts_with("time (UTC)"), "{trail}");
+    assert!(trail.starts_with("time (Europe/Paris)"), "{trail}");
     assert_eq!(kinds(&trail), ["helpdesk_reset", "helpdesk_disable", "helpdesk_unlock", "activated"], "{trail}");
-    assert!(trail.lines().skip(1).all(|l| l.contains(" cli ") || l.contains("192.0.2.7")), "{trail}");
+    let operator = format!(" cli:{} ", whoami::username());
+    assert!(trail.lines().skip(1).all(|l| l.contains(&operator) || l.contains("192.0.2.7")), "{trail}");
     let everyone = run_ok(&["audit"], &t, &dir);
     assert_eq!(kinds(&everyone).len(), 6, "Jean's event and the import's too: {everyone}");
     assert!(everyone.contains("jean.dupont"), "{everyone}");
@@ -289,7 +418,8 @@ async fn audit_for_a_person_lists_the_helpdesk_events_newest_first(t: TestStore)
 
 async fn audit_since_a_day_starts_at_its_first_instant(t: TestStore) {
     let (dir, elodie) = two_people_one_activated(&t).await;
-    let day = time::macros::datetime!(2026-01-10 00:00 UTC);
+    // 10 January starts at 23:00 UTC the day before in Paris.
+    let day = time::macros::datetime!(2026-01-09 23:00 UTC);
     for (detail, at) in
         [("just-before", day - Duration::milliseconds(500)), ("just-after", day + Duration::milliseconds(500))]
     {
@@ -305,7 +435,7 @@ async fn audit_since_a_day_starts_at_its_first_instant(t: TestStore) {
     }
     for since in ["2026-01-10", "10/01/2026"] {
         let trail = run_ok(&["audit", "--since", since], &t, &dir);
-        assert!(trail.contains("just-after") && trail.contains("2026-01-10 00:00:00"), "{since}: {trail}");
+        assert!(trail.contains("just-after") && trail.contains("2026-01-10 00:00:00 +01:00"), "{since}: {trail}");
         assert!(!trail.contains("just-before"), "{since}: {trail}");
     }
     let hers = run_ok(&["audit", "--person", "elodie.leboeuf", "--since", "2026-01-10"], &t, &dir);
@@ -318,8 +448,61 @@ async fn audit_since_a_day_starts_at_its_first_instant(t: TestStore) {
     assert_eq!(out.status.code(), Some(2), "a date that does not exist is refused");
 }
 
+/// `config check`: every setting with its source, no password, and whether the database and
+/// the mail server answer (exit 1 when one does not).
+async fn config_check_shows_the_settings_and_checks_the_services(t: TestStore) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sesame.toml"), "institution_name = \"Université Test\"\n").unwrap();
+    let check = |vars: &[(&str, &str)]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sesame"));
+        command
+            .args(["--config", "sesame.toml", "config", "check"])
+            .current_dir(dir.path())
+            .env("DATABASE_URL", &t.url);
+        for (name, value) in vars {
+            command.env(name, value);
+        }
+        command.output().unwrap()
+    };
+    let out = check(&[("SESAME_BIND", "127.0.0.1:9000")]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    for (variable, source, value) in [
+        ("DATABASE_URL", "environment", t.url.as_str()),
+        ("SESAME_BIND", "environment", "127.0.0.1:9000"),
+        ("SESAME_PUBLIC_URL", "default, from SESAME_BIND", "http://127.0.0.1:9000/"),
+        ("SESAME_INSTITUTION_NAME", "file", "Université Test"),
+        ("SESAME_TIMEZONE", "default", "Europe/Paris"),
+        ("SESAME_SMTP_URL", "default", "(empty)"),
+    ] {
+        let line =
+            stdout.lines().find(|l| l.starts_with(&format!("{variable} "))).unwrap_or_else(|| panic!("{stdout}"));
+        assert!(line.contains(source) && line.trim_end().ends_with(value), "{line}");
+    }
+    assert!(check_line(&stdout, "database").starts_with("ok:"), "{stdout}");
+    assert!(check_line(&stdout, "mail").starts_with("ok: no SMTP server"), "{stdout}");
+    assert!(check_line(&stdout, "directory").starts_with("ok: none configured"), "{stdout}");
+
+    let closed = format!("smtp://relay:s3cret@127.0.0.1:{}", common::free_port());
+    let out = check(&[("SESAME_SMTP_URL", &closed)]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(check_line(&stdout, "mail").starts_with("FAILED: smtp://relay:***@127.0.0.1"), "{stdout}");
+    assert!(!stdout.contains("s3cret") && !stderr.contains("s3cret"), "{stdout}{stderr}");
+
+    let out = check(&[("SESAME_TIMEZONE", "Paris")]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr.starts_with("error: SESAME_TIMEZONE: 'Paris' is not a time zone"), "{stderr}");
+}
+
 on_both_stores!(
+    config_check_shows_the_settings_and_checks_the_services,
     import_reports_each_rejected_line_and_keeps_the_good_ones,
+    disable_missing_refuses_what_looks_like_a_broken_export,
+    crlf_semicolons_and_a_bom_read_as_the_plain_file,
+    one_import_at_a_time,
+    the_audit_names_the_import_file_and_the_operator,
     unusable_files_exit_2_and_write_nothing,
     account_show_finds_a_person_by_any_id_and_never_prints_a_hash,
     a_helpdesk_disable_survives_the_next_import,
@@ -391,6 +574,153 @@ fn an_unreachable_database_is_one_clear_line_not_a_panic() {
     );
     assert!(!stderr.contains("secret") && !stderr.contains("panicked"), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn a_dry_run_on_a_missing_sqlite_file_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("people.csv"), CSV).unwrap();
+    let out = sesame(&["import", "people.csv", "--dry-run"], "sqlite://absent.db", dir.path());
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("does not exist yet") && stdout.contains("2 accepted (2 created"), "{stdout}");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, ["people.csv"], "nothing written beside the file");
+}
+
+/// What `config check` said of one service, after its name.
+fn check_line<'a>(stdout: &'a str, service: &str) -> &'a str {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(service).filter(|rest| rest.starts_with(' ')).map(str::trim_start))
+        .unwrap_or_else(|| panic!("no {service} line: {stdout}"))
+}
+
+#[test]
+fn config_check_on_an_unreachable_database_fails_and_creates_no_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = sesame(&["config", "check"], "postgres://nobody:hunter2@127.0.0.1:1/none", dir.path());
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let said = check_line(&stdout, "database");
+    assert!(said.starts_with("FAILED: cannot connect to postgres://nobody:***@127.0.0.1:1/none"), "{stdout}");
+    assert!(!stdout.contains("hunter2"), "{stdout}");
+    let out = sesame(&["config", "check"], "sqlite://new.db", dir.path());
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert!(text(&out).0.contains("does not exist yet: serve will create it"));
+    assert!(!dir.path().join("new.db").exists());
+}
+
+/// Without SESAME_PUBLIC_URL the links follow `--bind`, in `serve` and `demo`; without SMTP,
+/// `serve` says once at start where mail goes.
+#[test]
+fn serve_and_demo_derive_their_url_from_the_bind_address() {
+    use std::io::BufRead;
+    for command in ["serve", "demo"] {
+        let dir = tempfile::tempdir().unwrap();
+        let port = common::free_port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sesame"))
+            .args([command, "--bind", &format!("127.0.0.1:{port}")])
+            .current_dir(dir.path())
+            .env("DATABASE_URL", "sqlite://s.db")
+            .env("SESAME_BIND", "127.0.0.1:1")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::fs::File::create(dir.path().join("stderr.log")).unwrap())
+            .spawn()
+            .unwrap();
+        let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let announced = stdout.lines().map(Result::unwrap).find(|l| l.contains("listening")).unwrap_or_default();
+        common::terminate(&mut child);
+        assert!(announced.ends_with(&format!("open http://127.0.0.1:{port}/")), "{command}: {announced}");
+        let logs = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap();
+        let said = format!("mail is not sent but written as files to {}", dir.path().join("mail").display());
+        let expected = if command == "serve" { 1 } else { 0 };
+        assert_eq!(logs.matches(&said).count(), expected, "{command}: {logs}");
+    }
+}
+
+/// The env file of docs/deploy.md, as written there.
+fn documented_env_file() -> String {
+    let guide = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/deploy.md")).unwrap();
+    let after = guide.split("`/etc/sesame/sesame.env` (mode").nth(1).expect("the env file's section");
+    let block = after.split("```sh\n").nth(1).and_then(|b| b.split("```").next()).expect("its block");
+    block.to_string()
+}
+
+/// The documented env file reads the same in a shell as in systemd (which takes the text
+/// between the double quotes), and `config check` accepts every value of it.
+#[test]
+fn the_documented_env_file_is_valid_for_a_shell_and_for_systemd() {
+    let env_file = documented_env_file();
+    let mut expected = Vec::new();
+    for line in env_file.lines() {
+        let (name, quoted) = line.split_once('=').unwrap_or_else(|| panic!("not an assignment: {line}"));
+        let value = quoted.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or_else(|| panic!("{line}"));
+        assert!(!value.contains(['"', '\\', '$', '`']), "read differently by systemd and a shell: {line}");
+        expected.push((name.to_string(), value.to_string()));
+    }
+    assert!(expected.iter().any(|(n, v)| n == "SESAME_MAIL_FROM" && v.contains(" <")), "{env_file}");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sesame.env"), &env_file).unwrap();
+    // The shell's reading, checked by the binary itself: the database and SMTP server are
+    // the test's own, every other value the guide's.
+    let script = "set -a; . ./sesame.env; set +a; DATABASE_URL=sqlite://x.db SESAME_SMTP_URL= exec \"$0\" config check";
+    let out =
+        Command::new("sh").args(["-c", script, env!("CARGO_BIN_EXE_sesame")]).current_dir(dir.path()).output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    for (name, value) in expected.iter().filter(|(n, _)| !matches!(n.as_str(), "DATABASE_URL" | "SESAME_SMTP_URL")) {
+        let line =
+            stdout.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("{name}: {stdout}"));
+        assert!(line.contains(" environment "), "{line}");
+        let shown = line.split(" environment ").nth(1).unwrap().trim();
+        let value = value.parse::<lettre::message::Mailbox>().map_or(value.clone(), |m| m.to_string());
+        assert!(shown == value || shown.trim_end_matches('/') == value, "{name}: {shown} != {value}");
+    }
+}
+
+/// `--help` of every sub-command says what it does; `import --help` is enough to write an export.
+#[test]
+fn every_sub_command_explains_itself() {
+    let help = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_sesame")).args(args).arg("--help").output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        text(&out).0
+    };
+    let reset = help(&["account", "reset"]);
+    assert!(reset.contains("back to not activated") && reset.contains("password history are kept"), "{reset}");
+    assert!(!reset.to_lowercase().contains("delete the person"), "{reset}");
+    let import = help(&["import"]);
+    for said in [
+        "uid, category (staff, student or external), given_name, family_name",
+        "staff_number, student_number, ine, email, login",
+        "`;` when the header line holds more semicolons than commas, `,` otherwise",
+        "byte-order mark is ignored",
+        "0  every line was accepted",
+        "1  some lines were rejected",
+        "2  nothing was written",
+        "--max-disable <N|N%>",
+        "[default: 5%]",
+    ] {
+        assert!(import.contains(said), "{said}: {import}");
+    }
+    for args in [
+        &["serve"][..],
+        &["demo"],
+        &["migrate"],
+        &["config", "check"],
+        &["account", "show"],
+        &["account", "unlock"],
+        &["account", "disable"],
+        &["stats"],
+        &["audit"],
+    ] {
+        let said = help(args);
+        let about = said.lines().next().unwrap_or_default();
+        assert!(about.len() > 30 && !about.starts_with("Usage"), "{args:?} says too little: {said}");
+    }
+    assert!(help(&["account", "show"]).contains("DD/MM/YYYY") && help(&["audit"]).contains("SESAME_TIMEZONE"));
 }
 
 #[test]

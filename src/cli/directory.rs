@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use time::OffsetDateTime;
 
-use super::helpdesk::{resolve, utc_text};
-use crate::config::Config;
+use super::helpdesk::resolve;
+use crate::config::{Config, Timezone};
 use crate::directory::worker::{Step, Worker};
 use crate::directory::{Connection, Settings};
 use crate::store::{DirectoryLine, PersonRecord, Store};
@@ -78,17 +78,17 @@ async fn status(store: &dyn Store, config: &Config) -> Result<ExitCode, super::h
     }
     let now = OffsetDateTime::now_utc().unix_timestamp();
     for line in &queue {
-        println!("{}", queue_line(line, now));
+        println!("{}", queue_line(line, now, &config.timezone));
     }
     Ok(if queue.iter().any(|l| l.refused_at.is_some()) { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 /// One change as the admin reads it: whose, since when, and why it has not gone.
-fn queue_line(line: &DirectoryLine, now: i64) -> String {
-    let who = format!("uid={} login={} since {}", line.uid, line.login, utc_text(line.since));
+fn queue_line(line: &DirectoryLine, now: i64, tz: &Timezone) -> String {
+    let who = format!("uid={} login={} since {}", line.uid, line.login, tz.text(line.since));
     let why = super::printable(line.last_error.as_deref().unwrap_or("not tried yet"));
     match line.refused_at {
-        Some(at) => format!("refused  {who}, refused {}: {why}", utc_text(at)),
+        Some(at) => format!("refused  {who}, refused {}: {why}", tz.text(at)),
         None => {
             let next = (line.next_attempt_at - now).max(0);
             format!("waiting  {who}, {} attempt(s), next in {next} s: {why}", line.attempts)
@@ -145,7 +145,7 @@ async fn retry(
     let left = store.directory_queue(person_id).await?;
     let now = OffsetDateTime::now_utc().unix_timestamp();
     for line in &left {
-        println!("{}", queue_line(line, now));
+        println!("{}", queue_line(line, now, &config.timezone));
     }
     if left.is_empty() {
         println!(
@@ -157,12 +157,12 @@ async fn retry(
 }
 
 /// The directory lines of `sesame account show`.
-pub async fn show(store: &dyn Store, person: &PersonRecord) -> Result<String, crate::store::StoreError> {
+pub async fn show(store: &dyn Store, person: &PersonRecord, tz: &Timezone) -> Result<String, crate::store::StoreError> {
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let lines = store.directory_queue(Some(person.id)).await?;
     Ok(if lines.is_empty() {
         "  nothing waiting\n".to_string()
     } else {
-        lines.iter().map(|l| format!("  {}\n", queue_line(l, now))).collect()
+        lines.iter().map(|l| format!("  {}\n", queue_line(l, now, tz))).collect()
     })
 }

@@ -4,11 +4,15 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use time::macros::format_description;
-use time::{Date, Duration, OffsetDateTime, UtcOffset};
+use time::{Date, Duration, OffsetDateTime};
 
+use super::{cells, plural, table};
+use crate::config::Timezone;
 use crate::domain::identifiers::{IdentificationMethod, Identifier};
 use crate::domain::phone::MobileNumber;
+use crate::domain::security_answer::find_proposed_question;
 use crate::domain::throttle::{identifier_key, recovery_key, sign_in_key};
+use crate::i18n::Locale;
 use crate::store::{AccountRecord, AuditEvent, AuditLine, AuditQuery, PersonRecord, Store, StoreError};
 
 /// The categories of the import, in the order tables list them.
@@ -22,24 +26,36 @@ const SHOWN_EVENTS: i64 = 5;
 
 #[derive(Debug, Subcommand)]
 pub enum AccountAction {
-    /// Print the person, their account (never a hash), their locks and latest audit events.
+    /// Print the person, their account, their current locks and their latest audit events.
+    ///
+    /// The person: identifiers, birth date (DD/MM/YYYY), status. The account: when it was
+    /// activated and its password last changed, the security question's text, the SMS and photo
+    /// choices (the phone masked; never a hash or an answer). Each lock with when it ends, and
+    /// the 5 latest events; times in SESAME_TIMEZONE with their offset.
     Show {
         #[arg(value_name = "ID", help = ID_HELP)]
         id: String,
     },
     /// Lift the person's sign-in, recovery and identification locks and forget their failures.
+    ///
+    /// Recorded in the audit trail with the locks it lifted.
     Unlock {
         #[arg(value_name = "ID", help = ID_HELP)]
         id: String,
     },
     /// Disable the person: no sign-in, activation or recovery; an import never re-enables them.
+    ///
+    /// Their account and history are kept; a signed-in session of theirs stops working. Recorded
+    /// in the audit trail with the status it replaced.
     Disable {
         #[arg(value_name = "ID", help = ID_HELP)]
         id: String,
     },
-    /// Delete the person's account so that they can activate again.
+    /// Put the person back to not activated, so that they can activate again; keep the history.
     ///
-    /// Their status is unchanged and their password history kept, so recent passwords stay refused.
+    /// Their account (password, security question, SMS and photo choices) is removed; their
+    /// status, audit trail and password history are kept, so their recent passwords stay
+    /// refused at the next activation. Recorded in the audit trail.
     Reset {
         #[arg(value_name = "ID", help = ID_HELP)]
         id: String,
@@ -51,7 +67,7 @@ pub(super) const ID_HELP: &str = "The person: a login, an institutional e-mail a
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// Only events from this day on (UTC): YYYY-MM-DD or DD/MM/YYYY.
+    /// Only events from this day on (a day of SESAME_TIMEZONE): YYYY-MM-DD or DD/MM/YYYY.
     #[arg(long, value_name = "DATE", value_parser = parse_day)]
     since: Option<Date>,
     /// Only the events of this person (login, e-mail, uid, staff or student number, INE).
@@ -83,18 +99,18 @@ fn exit_code(result: Result<(), Failure>) -> ExitCode {
 }
 
 /// `sesame account …`
-pub async fn account(store: &dyn Store, action: AccountAction) -> ExitCode {
-    exit_code(run_account(store, action).await)
+pub async fn account(store: &dyn Store, action: AccountAction, tz: &Timezone) -> ExitCode {
+    exit_code(run_account(store, action, tz).await)
 }
 
-async fn run_account(store: &dyn Store, action: AccountAction) -> Result<(), Failure> {
+async fn run_account(store: &dyn Store, action: AccountAction, tz: &Timezone) -> Result<(), Failure> {
     let (AccountAction::Show { id }
     | AccountAction::Unlock { id }
     | AccountAction::Disable { id }
     | AccountAction::Reset { id }) = &action;
     let person = resolve(store, id).await?;
     match action {
-        AccountAction::Show { .. } => show(store, &person).await,
+        AccountAction::Show { .. } => show(store, &person, tz).await,
         AccountAction::Unlock { .. } => unlock(store, &person).await,
         AccountAction::Disable { .. } => disable(store, &person).await,
         AccountAction::Reset { .. } => reset(store, &person).await,
@@ -113,10 +129,10 @@ async fn disable(store: &dyn Store, person: &PersonRecord) -> Result<(), Failure
 }
 
 async fn reset(store: &dyn Store, person: &PersonRecord) -> Result<(), Failure> {
-    let event = helpdesk_event("helpdesk_reset", person, "account deleted, password history kept".into());
+    let event = helpdesk_event("helpdesk_reset", person, "back to not activated, history kept".into());
     if store.reset_account(person.id, &event).await? {
         println!(
-            "{}'s account is deleted: they can activate again (their recent passwords stay refused)",
+            "{} is back to not activated: they can activate again (history kept; their recent passwords stay refused)",
             person.login
         );
     } else {
@@ -144,12 +160,17 @@ pub(super) async fn resolve(store: &dyn Store, id: &str) -> Result<PersonRecord,
 fn helpdesk_event(kind: &'static str, person: &PersonRecord, detail: String) -> AuditEvent {
     AuditEvent {
         kind,
-        actor: "cli".into(),
+        actor: operator(),
         person_id: Some(person.id),
         client_addr: None,
         detail,
         at: OffsetDateTime::now_utc(),
     }
+}
+
+/// Who ran a help-desk command, as the audit trail names them: the system user.
+fn operator() -> String {
+    format!("cli:{}", whoami::username())
 }
 
 /// Every identifier the person can be identified with at activation or recovery.
@@ -199,11 +220,12 @@ async fn unlock(store: &dyn Store, person: &PersonRecord) -> Result<(), Failure>
         if lifted.is_empty() { "no lock was set".to_string() } else { format!("lifted: {}", lifted.join(", ")) };
     let keys: Vec<String> = throttle_keys(person).into_iter().map(|(_, key)| key).collect();
     let cleared = store.lift_locks(&keys, &helpdesk_event("helpdesk_unlock", person, detail.clone())).await?;
-    println!("{}: {detail}; {cleared} failure counter(s) cleared", person.login);
+    let cleared = plural(cleared as usize, "failure counter", "failure counters");
+    println!("{}: {detail}; {cleared} cleared", person.login);
     Ok(())
 }
 
-async fn show(store: &dyn Store, person: &PersonRecord) -> Result<(), Failure> {
+async fn show(store: &dyn Store, person: &PersonRecord, tz: &Timezone) -> Result<(), Failure> {
     let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
     let status = match &person.disabled_by {
         Some(by) if !person.is_active() => format!("{} (by {by})", person.status),
@@ -216,7 +238,7 @@ async fn show(store: &dyn Store, person: &PersonRecord) -> Result<(), Failure> {
         ("e-mail", person.email.clone()),
         ("category", person.category.clone()),
         ("name", format!("{} {}", person.given_name, person.family_name)),
-        ("birth date", person.birth_date.to_string()),
+        ("birth date", day_text(person.birth_date)),
         ("staff number", or_dash(&person.staff_number)),
         ("student number", or_dash(&person.student_number)),
         ("INE", or_dash(&person.ine)),
@@ -225,26 +247,27 @@ async fn show(store: &dyn Store, person: &PersonRecord) -> Result<(), Failure> {
     match store.account(person.id).await? {
         Some(account) => {
             out += "account\n";
-            out += &fields(&account_fields(&account));
+            out += &fields(&account_fields(&account, tz));
         }
         None => out += "account\n  not activated\n",
     }
     out += "locks\n";
     let locks = current_locks(store, person).await?;
-    let locks: Vec<(&str, String)> = locks.iter().map(|(what, until)| (what.as_str(), until_text(*until))).collect();
+    let locks: Vec<(&str, String)> =
+        locks.iter().map(|(what, until)| (what.as_str(), until_text(*until, tz))).collect();
     out += &if locks.is_empty() { "  none\n".to_string() } else { fields(&locks) };
     out += "directory\n";
-    out += &super::directory::show(store, person).await?;
+    out += &super::directory::show(store, person, tz).await?;
     out += &format!("latest {SHOWN_EVENTS} events\n");
     let query = AuditQuery { since: None, person_id: Some(person.id), limit: SHOWN_EVENTS };
     let events = store.audit_trail(&query).await?;
-    out += &if events.is_empty() { "  none\n".to_string() } else { indent(&audit_table(&events)) };
+    out += &if events.is_empty() { "  none\n".to_string() } else { indent(&audit_table(&events, tz)) };
     print!("{out}");
     Ok(())
 }
 
 /// What the help desk may see of an account: dates and choices, never a hash, the phone masked.
-fn account_fields(account: &AccountRecord) -> Vec<(&'static str, String)> {
+fn account_fields(account: &AccountRecord, tz: &Timezone) -> Vec<(&'static str, String)> {
     let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
     let sms = match account.phone.as_deref().map(MobileNumber::parse) {
         Some(Ok(number)) if account.sms_consent => format!("yes, {}", number.masked()),
@@ -252,9 +275,9 @@ fn account_fields(account: &AccountRecord) -> Vec<(&'static str, String)> {
         _ => "no".into(),
     };
     vec![
-        ("activated at", utc_text(account.activated_at)),
-        ("password changed at", utc_text(account.password_changed_at)),
-        ("question", account.question_id.clone()),
+        ("activated at", tz.text(account.activated_at)),
+        ("password changed at", tz.text(account.password_changed_at)),
+        ("question", question_text(account)),
         ("SMS alerts", sms),
         ("photo consent", yes_no(account.photo_consent)),
         ("in the directory", yes_no(account.directory_visible)),
@@ -262,13 +285,14 @@ fn account_fields(account: &AccountRecord) -> Vec<(&'static str, String)> {
 }
 
 /// `sesame stats`
-pub async fn stats(store: &dyn Store) -> ExitCode {
-    exit_code(run_stats(store, OffsetDateTime::now_utc().date()).await)
+pub async fn stats(store: &dyn Store, tz: &Timezone) -> ExitCode {
+    exit_code(run_stats(store, tz).await)
 }
 
-async fn run_stats(store: &dyn Store, today: Date) -> Result<(), Failure> {
+async fn run_stats(store: &dyn Store, tz: &Timezone) -> Result<(), Failure> {
+    let today = tz.local(OffsetDateTime::now_utc()).date();
     let first_day = today - Duration::days(RECENT_DAYS - 1);
-    let stats = store.activation_stats(first_day.midnight().assume_utc()).await?;
+    let stats = store.activation_stats(tz.start_of_day(first_day)).await?;
     let share = |activated: i64, people: i64| {
         if people == 0 { "-".to_string() } else { format!("{}%", activated * 100 / people) }
     };
@@ -283,11 +307,11 @@ async fn run_stats(store: &dyn Store, today: Date) -> Result<(), Failure> {
     rows.push(vec!["total".into(), people.to_string(), activated.to_string(), share(activated, people)]);
     println!("{}", table(&rows));
 
-    println!("activations over the last {RECENT_DAYS} days (UTC)");
+    println!("activations over the last {RECENT_DAYS} days ({})", tz.name());
     let mut rows = vec![cells(&["day", "activations"])];
     for offset in 0..RECENT_DAYS {
         let day = first_day + Duration::days(offset);
-        let count = stats.activated_since.iter().filter(|at| at.to_offset(UtcOffset::UTC).date() == day).count();
+        let count = stats.activated_since.iter().filter(|at| tz.local(**at).date() == day).count();
         rows.push(vec![day.to_string(), count.to_string()]);
     }
     rows.push(vec!["total".into(), stats.activated_since.len().to_string()]);
@@ -296,30 +320,32 @@ async fn run_stats(store: &dyn Store, today: Date) -> Result<(), Failure> {
 }
 
 /// `sesame audit`
-pub async fn audit(store: &dyn Store, args: AuditArgs) -> ExitCode {
-    exit_code(run_audit(store, args).await)
+pub async fn audit(store: &dyn Store, args: AuditArgs, tz: &Timezone) -> ExitCode {
+    exit_code(run_audit(store, args, tz).await)
 }
 
-async fn run_audit(store: &dyn Store, args: AuditArgs) -> Result<(), Failure> {
+async fn run_audit(store: &dyn Store, args: AuditArgs, tz: &Timezone) -> Result<(), Failure> {
     let person_id = match &args.person {
         Some(id) => Some(resolve(store, id).await?.id),
         None => None,
     };
-    let since = args.since.map(|day| day.midnight().assume_utc());
+    let since = args.since.map(|day| tz.start_of_day(day));
     let events = store.audit_trail(&AuditQuery { since, person_id, limit: args.limit }).await?;
-    print!("{}", audit_table(&events));
+    print!("{}", audit_table(&events, tz));
     if events.len() as i64 == args.limit {
-        eprintln!("note: only the latest {} events are shown; --limit N shows more", args.limit);
+        let shown = if args.limit == 1 { "event is".to_string() } else { format!("{} events are", args.limit) };
+        eprintln!("note: only the latest {shown} shown; --limit N shows more");
     }
     Ok(())
 }
 
-fn audit_table(events: &[AuditLine]) -> String {
-    let mut rows = vec![cells(&["time (UTC)", "kind", "actor", "person", "address", "detail"])];
+fn audit_table(events: &[AuditLine], tz: &Timezone) -> String {
+    let time = format!("time ({})", tz.name());
+    let mut rows = vec![cells(&[&time, "kind", "actor", "person", "address", "detail"])];
     let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
     rows.extend(events.iter().map(|e| {
         vec![
-            utc_text(e.at),
+            tz.text(e.at),
             e.kind.clone(),
             e.actor.clone(),
             or_dash(&e.login),
@@ -338,19 +364,23 @@ fn parse_day(text: &str) -> Result<Date, String> {
         .map_err(|_| format!("'{text}' is not a date such as 2026-09-01 or 01/09/2026"))
 }
 
-/// A time in UTC to the second.
-pub(super) fn utc_text(at: OffsetDateTime) -> String {
-    let format = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    at.to_offset(UtcOffset::UTC).format(format).unwrap_or_else(|_| at.to_string())
+/// A day as the help desk reads it: DD/MM/YYYY.
+fn day_text(day: Date) -> String {
+    day.format(format_description!("[day]/[month]/[year]")).unwrap_or_else(|_| day.to_string())
 }
 
-fn until_text(unix: i64) -> String {
+fn until_text(unix: i64, tz: &Timezone) -> String {
     OffsetDateTime::from_unix_timestamp(unix)
-        .map_or_else(|_| unix.to_string(), |t| format!("locked until {} UTC", utc_text(t)))
+        .map_or_else(|_| unix.to_string(), |t| format!("locked until {}", tz.text(t)))
 }
 
-fn cells(texts: &[&str]) -> Vec<String> {
-    texts.iter().map(|t| t.to_string()).collect()
+/// The question as the person saw it (proposed ones in French, the portal's default language).
+fn question_text(account: &AccountRecord) -> String {
+    match (&account.custom_question, find_proposed_question(&account.question_id)) {
+        (Some(own), _) => format!("{own} (their own question)"),
+        (None, Some(proposed)) => Locale::Fr.t(proposed.key),
+        (None, None) => format!("unknown question '{}'", account.question_id),
+    }
 }
 
 /// Name–value lines under a heading.
@@ -362,32 +392,10 @@ fn indent(text: &str) -> String {
     text.lines().map(|line| format!("  {line}\n")).collect()
 }
 
-/// Rows with every column padded to its widest cell, two spaces apart (the last one unpadded).
-fn table(rows: &[Vec<String>]) -> String {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|i| rows.iter().filter_map(|r| r.get(i)).map(|c| c.chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for row in rows {
-        let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            if i + 1 < row.len() {
-                line += &format!("{cell:<width$}  ", width = widths[i]);
-            } else {
-                line += cell;
-            }
-        }
-        out += line.trim_end();
-        out.push('\n');
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use time::macros::{date, datetime};
+    use time::macros::date;
 
     #[test]
     fn days_are_read_in_iso_and_french_order() {
@@ -404,8 +412,8 @@ mod tests {
     }
 
     #[test]
-    fn times_are_shown_in_utc_to_the_second() {
-        assert_eq!(utc_text(datetime!(2026-09-01 02:03:04.5 +02:00)), "2026-09-01 00:03:04");
+    fn days_are_shown_in_french_order() {
+        assert_eq!(day_text(date!(1985 - 07 - 14)), "14/07/1985");
     }
 
     #[test]

@@ -3,16 +3,22 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::ExitCode;
+use std::str::FromStr;
+use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use crate::config::Config;
-use crate::domain::import_plan::{ImportLine, ImportPlan, plan};
+use super::plural;
+use super::progress::{Counters, Progress, Stage};
+use crate::config::{Config, redact_url};
+use crate::domain::import_plan::{
+    DisableLimit, DisableRefusal, ImportLine, ImportOrigin, ImportPlan, check_disable, people, plan,
+};
 use crate::domain::person::{RecordFields, parse_record};
 use crate::store::{Store, StoreError};
 
-const REQUIRED: [&str; 5] = ["uid", "category", "given_name", "family_name", "birth_date"];
-const OPTIONAL: [&str; 5] = ["staff_number", "student_number", "ine", "email", "login"];
+pub const REQUIRED: [&str; 5] = ["uid", "category", "given_name", "family_name", "birth_date"];
+pub const OPTIONAL: [&str; 5] = ["staff_number", "student_number", "ine", "email", "login"];
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
@@ -27,22 +33,59 @@ pub enum Unusable {
     NotUtf8 { line: usize },
     #[error("the file is empty: a header row is required")]
     NoHeader,
-    #[error("the header lacks the required column(s): {0}")]
-    MissingColumns(String),
+    /// The header as read is shown, so that a wrong separator or encoding is plain to see.
+    #[error("the header lacks the required {missing}; it was read, separated by '{separator}', as {header:?}")]
+    MissingColumns { missing: String, separator: char, header: Vec<String> },
     #[error("the header names the column {0} twice")]
     DuplicateColumn(String),
     #[error("the file cannot be read as CSV: {0}")]
     Csv(String),
 }
 
+/// `;` when the header line holds more semicolons than commas (French spreadsheets), else `,`.
+fn separator(bytes: &[u8]) -> u8 {
+    let header = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+    let count = |c: u8| header.iter().filter(|b| **b == c).count();
+    if count(b';') > count(b',') { b';' } else { b',' }
+}
+
+/// Line numbers (the header is line 1) of record starts, counted once over the file however its
+/// lines end: the reader places a record after a CRLF at the LF, which counting alone would
+/// put on the line before.
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    counted_to: usize,
+    line: u64,
+}
+
+impl LineCounter<'_> {
+    fn line_at(&mut self, byte: usize) -> u64 {
+        let mut start = byte.min(self.bytes.len());
+        while start < self.bytes.len() && matches!(self.bytes[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        if start > self.counted_to {
+            self.line += self.bytes[self.counted_to..start].iter().filter(|b| **b == b'\n').count() as u64;
+            self.counted_to = start;
+        }
+        self.line
+    }
+}
+
 /// Reads a whole export into lines ready for planning. Unknown columns are reported, not fatal.
 pub fn parse_csv(bytes: &[u8], today: time::Date) -> Result<(Vec<ImportLine>, Vec<String>), Unusable> {
+    read_csv(bytes, today, &Counters::default())
+}
+
+/// `parse_csv`, telling `counters` how far it has read.
+fn read_csv(bytes: &[u8], today: time::Date, counters: &Counters) -> Result<(Vec<ImportLine>, Vec<String>), Unusable> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if let Err(e) = std::str::from_utf8(bytes) {
         let line = bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
         return Err(Unusable::NotUtf8 { line });
     }
-    let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(bytes);
+    let separator = separator(bytes);
+    let mut reader = csv::ReaderBuilder::new().delimiter(separator).flexible(true).has_headers(true).from_reader(bytes);
     let headers = reader.headers().map_err(|e| Unusable::Csv(e.to_string()))?.clone();
     if headers.iter().all(|h| h.trim().is_empty()) {
         return Err(Unusable::NoHeader);
@@ -61,7 +104,11 @@ pub fn parse_csv(bytes: &[u8], today: time::Date) -> Result<(Vec<ImportLine>, Ve
     }
     let missing: Vec<&str> = REQUIRED.iter().copied().filter(|c| !index.contains_key(*c)).collect();
     if !missing.is_empty() {
-        return Err(Unusable::MissingColumns(missing.join(", ")));
+        return Err(Unusable::MissingColumns {
+            missing: format!("{} {}", if missing.len() == 1 { "column" } else { "columns" }, missing.join(", ")),
+            separator: char::from(separator),
+            header: headers.iter().map(str::to_string).collect(),
+        });
     }
 
     // Each column's position, looked up once rather than for every cell.
@@ -69,15 +116,18 @@ pub fn parse_csv(bytes: &[u8], today: time::Date) -> Result<(Vec<ImportLine>, Ve
     let [uid, category, given_name, family_name, birth_date] = REQUIRED.map(at);
     let [staff_number, student_number, ine, email, login] = OPTIONAL.map(at);
     let mut lines = Vec::new();
+    let mut numbers = LineCounter { bytes, counted_to: 0, line: 1 };
     let mut record = csv::StringRecord::new();
     while reader.read_record(&mut record).map_err(|e| Unusable::Csv(e.to_string()))? {
-        let line = record.position().map_or(0, |p| p.line());
+        let start = record.position().map_or(0, |p| p.byte() as usize);
+        let line = numbers.line_at(start);
+        counters.read(line, start);
         if record.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
         let cell = |column: Option<usize>| column.and_then(|i| record.get(i)).map(str::trim).filter(|v| !v.is_empty());
         let parsed = if record.len() != headers.len() {
-            Err(format!("expected {} fields, found {}", headers.len(), record.len()))
+            Err(format!("expected {}, found {}", plural(headers.len(), "field", "fields"), record.len()))
         } else {
             let fields = RecordFields {
                 uid: cell(uid),
@@ -98,25 +148,45 @@ pub fn parse_csv(bytes: &[u8], today: time::Date) -> Result<(Vec<ImportLine>, Ve
     Ok((lines, unknown))
 }
 
-/// Plans an import against the store and, unless `dry_run`, writes it.
+/// Plans an import against the store and, unless `dry_run`, writes it (no guard, no lock: the
+/// demo's seeding and the tests'; the command adds both).
 pub async fn import_lines(
     store: &dyn Store,
     lines: Vec<ImportLine>,
     email_domain: &str,
     options: Options,
 ) -> Result<(ImportPlan, usize), StoreError> {
-    let existing = store.existing_people().await?;
-    let plan = plan(&existing, lines, email_domain, options.disable_missing);
-    let disabled = if options.dry_run {
-        plan.disable.len()
-    } else {
-        store.apply_import(&plan, OffsetDateTime::now_utc()).await?.disabled
-    };
+    let plan = plan(&store.existing_people().await?, lines, email_domain, options.disable_missing);
+    let disabled = write(store, &plan, options).await?;
     Ok((plan, disabled))
 }
 
+/// Writes the plan unless `dry_run`; how many people were (or would be) disabled.
+async fn write(store: &dyn Store, plan: &ImportPlan, options: Options) -> Result<usize, StoreError> {
+    if options.dry_run {
+        return Ok(plan.disable.len());
+    }
+    Ok(store.apply_import(plan, OffsetDateTime::now_utc()).await?.disabled)
+}
+
+/// The file of an SQLite database that does not exist yet: a dry run then plans against
+/// nobody rather than create it, and `config check` says `serve` will.
+pub(super) fn missing_sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).ok().filter(|_| url.starts_with("sqlite:"))?;
+    let file = options.get_filename();
+    (file != Path::new(":memory:") && !file.exists()).then(|| file.to_path_buf())
+}
+
+/// What the command was asked.
+pub struct Request<'a> {
+    pub file: &'a Path,
+    pub options: Options,
+    pub max_disable: DisableLimit,
+}
+
 /// The `sesame import` command: prints every rejected line and a summary; exit 0, 1 or 2.
-pub async fn command(store: &dyn Store, config: &Config, file: &Path, options: Options) -> ExitCode {
+pub async fn command(config: &Config, request: Request<'_>) -> ExitCode {
+    let Request { file, options, max_disable } = request;
     let bytes = match std::fs::read(file) {
         Ok(b) => b,
         Err(e) => {
@@ -124,41 +194,138 @@ pub async fn command(store: &dyn Store, config: &Config, file: &Path, options: O
             return ExitCode::from(2);
         }
     };
+    let progress = Progress::on_terminal(bytes.len() as u64);
+    let outcome = run(config, file, bytes, options, max_disable, progress.counters()).await;
+    // The progress line is cleared before anything else is printed.
+    progress.finish().await;
+    match outcome {
+        Ok(report) => report.print(file, options),
+        Err(Stopped::Said(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+        Err(Stopped::Printed) => ExitCode::from(2),
+    }
+}
+
+/// Why an import stopped before its summary (exit 2, nothing written).
+enum Stopped {
+    Said(String),
+    /// The database could not be opened, and `open` said why.
+    Printed,
+}
+
+impl From<String> for Stopped {
+    fn from(message: String) -> Self {
+        Self::Said(message)
+    }
+}
+
+/// What an import did, or would do, for its summary.
+struct Report {
+    notes: Vec<String>,
+    plan: ImportPlan,
+    read: usize,
+    disabled: usize,
+    refused: Option<DisableRefusal>,
+}
+
+impl Report {
+    fn print(self, file: &Path, options: Options) -> ExitCode {
+        let Self { notes, plan, read, disabled, refused } = self;
+        for note in notes {
+            println!("note: {note}");
+        }
+        let mut rejected = plan.rejected;
+        rejected.sort_by_key(|r| r.line);
+        for r in &rejected {
+            println!("line {}: rejected: {}", r.line, r.reason);
+        }
+        let written = match (&refused, options.dry_run) {
+            (Some(_), _) => format!("{} would be disabled (refused: nothing was written)", people(disabled)),
+            (None, true) => format!("{} would be disabled (dry run: nothing was written)", people(disabled)),
+            (None, false) => format!("{} disabled", people(disabled)),
+        };
+        println!(
+            "{} read: {} accepted ({} created, {} updated, {} unchanged), {} rejected; {written}",
+            plural(read, "line", "lines"),
+            read - rejected.len(),
+            plan.created,
+            plan.updated,
+            plan.unchanged,
+            rejected.len(),
+        );
+        match refused {
+            Some(refusal) => {
+                eprintln!("error: {}: {refusal}", file.display());
+                ExitCode::from(2)
+            }
+            None if rejected.is_empty() => ExitCode::SUCCESS,
+            None => ExitCode::from(1),
+        }
+    }
+}
+
+/// The import up to its summary.
+async fn run(
+    config: &Config,
+    file: &Path,
+    bytes: Vec<u8>,
+    options: Options,
+    max_disable: DisableLimit,
+    counters: Arc<Counters>,
+) -> Result<Report, Stopped> {
     let today = OffsetDateTime::now_utc().date();
-    let (lines, unknown) = match parse_csv(&bytes, today) {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            eprintln!("error: {}: {e}; nothing was imported", file.display());
-            return ExitCode::from(2);
-        }
-    };
-    for column in &unknown {
-        println!("note: column {column} is not used");
-    }
+    let reading = counters.clone();
+    let parsed = tokio::task::spawn_blocking(move || read_csv(&bytes, today, &reading))
+        .await
+        .map_err(|e| format!("reading the file failed: {e}"))?;
+    let (lines, unknown) = parsed.map_err(|e| format!("{}: {e}; nothing was imported", file.display()))?;
+    let mut notes: Vec<String> = unknown.iter().map(|column| format!("column {column} is not used")).collect();
     let read = lines.len();
-    let (plan, disabled) = match import_lines(store, lines, &config.email_domain, options).await {
-        Ok(done) => done,
-        Err(e) => {
-            tracing::error!(error = %e, "import failed");
-            eprintln!("error: the import could not be written ({e}); nothing was imported");
-            return ExitCode::from(2);
-        }
+    counters.stage(Stage::Planning);
+
+    let shown = redact_url(&config.database_url);
+    let store = if options.dry_run && missing_sqlite_file(&config.database_url).is_some() {
+        notes.push(format!("{shown} does not exist yet: the file is checked as if the database were empty"));
+        None
+    } else {
+        // A dry run writes nothing, not even a migration.
+        Some(super::open(config, !options.dry_run).await.ok_or(Stopped::Printed)?)
     };
-    let mut rejected = plan.rejected.clone();
-    rejected.sort_by_key(|r| r.line);
-    for r in &rejected {
-        println!("line {}: rejected: {}", r.line, r.reason);
-    }
-    let accepted = read - rejected.len();
-    println!(
-        "{read} lines read: {accepted} accepted ({} created, {} updated, {} unchanged), {} rejected; {disabled} disabled{}",
-        plan.created,
-        plan.updated,
-        plan.unchanged,
-        rejected.len(),
-        if options.dry_run { " (dry run: nothing was written)" } else { "" }
-    );
-    if rejected.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    let _lock = match &store {
+        Some(store) if !options.dry_run => Some(
+            store
+                .import_lock()
+                .await
+                .map_err(|e| format!("cannot lock {shown} for the import: {}", super::one_line(&e)))?
+                .ok_or(format!(
+                    "another import is running on {shown}; nothing was imported (run it again once that one is done)"
+                ))?,
+        ),
+        _ => None,
+    };
+    let existing = match &store {
+        Some(store) => store
+            .existing_people()
+            .await
+            .map_err(|e| format!("cannot read the people of {shown}: {}", super::one_line(&e)))?,
+        None => Vec::new(),
+    };
+    let mut plan = plan(&existing, lines, &config.email_domain, options.disable_missing);
+    plan.origin = ImportOrigin { file: file.display().to_string(), operator: whoami::username() };
+    let refused = if options.disable_missing { check_disable(&plan, read, max_disable).err() } else { None };
+    let disabled = match (&store, &refused) {
+        (Some(store), None) => {
+            counters.stage(Stage::Writing);
+            write(store.as_ref(), &plan, options).await.map_err(|e| {
+                tracing::error!(error = %e, "import failed");
+                format!("the import could not be written ({e}); nothing was imported")
+            })?
+        }
+        _ => plan.disable.len(),
+    };
+    Ok(Report { notes, plan, read, disabled, refused })
 }
 
 #[cfg(test)]
@@ -199,7 +366,7 @@ mod tests {
     fn unusable_files_are_refused_whole() {
         assert!(matches!(parse_csv(b"", TODAY), Err(Unusable::NoHeader)));
         assert!(
-            matches!(parse_csv(b"uid,category\nu1,staff\n", TODAY), Err(Unusable::MissingColumns(c)) if c == "given_name, family_name, birth_date")
+            matches!(parse_csv(b"uid,category\nu1,staff\n", TODAY), Err(Unusable::MissingColumns { missing, .. }) if missing == "columns given_name, family_name, birth_date")
         );
         assert!(matches!(
             parse_csv(b"uid,category,given_name,family_name,birth_date\nu1,staff,\xE9,B,1980-01-01\n", TODAY),
@@ -217,5 +384,39 @@ mod tests {
         let (lines, unknown) = parse_csv(csv.as_bytes(), TODAY).unwrap();
         assert_eq!(unknown, vec!["office".to_string()]);
         assert!(lines[0].record.is_ok());
+    }
+
+    const HEADER: &str = "uid,category,given_name,family_name,birth_date";
+
+    #[test]
+    fn crlf_lines_are_numbered_as_lf_lines() {
+        let lf = format!(
+            "{HEADER}\nu1,staff,A,B,1980-01-01\n\nu2,boss,A,B,1980-01-01\nu3,staff,\"A\nA\",B,1980-01-01\nu4,boss,A,B,x\n"
+        );
+        let crlf = lf.replace('\n', "\r\n");
+        for csv in [&lf, &crlf] {
+            let (lines, _) = parse_csv(csv.as_bytes(), TODAY).unwrap();
+            let numbers: Vec<u64> = lines.iter().map(|l| l.line).collect();
+            assert_eq!(numbers, [2, 4, 5, 7], "{csv:?}");
+        }
+    }
+
+    #[test]
+    fn semicolons_are_detected_from_the_header() {
+        let csv = "\u{feff}uid;category;given_name;family_name;birth_date\nu1;staff;Jean, Marie;B;1980-01-01\n";
+        let (lines, _) = parse_csv(csv.as_bytes(), TODAY).unwrap();
+        assert_eq!(lines[0].record.as_ref().unwrap().given_name.as_str(), "Jean, Marie");
+        let csv = format!("{HEADER}\nu1,staff,A;B,C,1980-01-01\n");
+        assert!(parse_csv(csv.as_bytes(), TODAY).unwrap().0[0].record.is_ok(), "commas win a comma header");
+    }
+
+    #[test]
+    fn a_missing_column_shows_the_header_as_read() {
+        let err = parse_csv("uid\tcategory\tgiven_name\n".as_bytes(), TODAY).unwrap_err().to_string();
+        assert!(err.contains("uid, category, given_name, family_name, birth_date"), "{err}");
+        assert!(err.contains(r#"separated by ',', as ["uid\tcategory\tgiven_name"]"#), "{err}");
+        let latin1_bom = "ï»¿uid;category;given_name;family_name;birth_date\n";
+        let err = parse_csv(latin1_bom.as_bytes(), TODAY).unwrap_err().to_string();
+        assert!(err.contains(r#"required column uid;"#) && err.contains("\"ï»¿uid\""), "{err}");
     }
 }

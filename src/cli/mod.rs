@@ -1,9 +1,11 @@
 //! The command line: one sub-command per job, each returning the process exit code.
 
+mod config_check;
 mod demo;
 mod directory;
 mod helpdesk;
 pub mod import;
+mod progress;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,6 +15,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 
 use crate::config::{Config, Overrides, redact_url};
+use crate::domain::import_plan::DisableLimit;
 use crate::store::{self, Store};
 
 #[derive(Debug, Parser)]
@@ -27,9 +30,13 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the production server.
+    /// Run the production server until SIGTERM or Ctrl-C.
+    ///
+    /// Reads the configuration (see `sesame config check`), applies pending migrations unless
+    /// --no-migrate, and serves HTTP on SESAME_BIND. Mail goes through SESAME_SMTP_URL, or is
+    /// written as files to SESAME_MAIL_DIR when it is unset (said once in the log at start).
     Serve {
-        /// Listen address (overrides SESAME_BIND).
+        /// Listen address (overrides SESAME_BIND; an unset SESAME_PUBLIC_URL follows it).
         #[arg(long)]
         bind: Option<SocketAddr>,
         /// Do not apply pending migrations at start.
@@ -37,38 +44,121 @@ enum Command {
         no_migrate: bool,
     },
     /// Run the embedded demo: ./sesame-demo.db, demo people, mail written to ./mail.
+    ///
+    /// Creates and migrates ./sesame-demo.db whatever DATABASE_URL says, seeds and prints the
+    /// demo people, writes mail to SESAME_MAIL_DIR (./mail), leaves cookies without `Secure`,
+    /// and serves on SESAME_BIND (127.0.0.1:8080) until Ctrl-C.
     Demo {
-        /// Listen address (overrides SESAME_BIND).
+        /// Listen address (overrides SESAME_BIND; an unset SESAME_PUBLIC_URL follows it).
         #[arg(long)]
         bind: Option<SocketAddr>,
     },
-    /// Apply pending database migrations and exit.
+    /// Apply pending database migrations to DATABASE_URL and exit (an SQLite file is created
+    /// when missing).
     Migrate,
     /// Upsert people from the HR / student-records CSV export.
+    #[command(after_long_help = IMPORT_HELP)]
     Import {
-        /// The CSV file (UTF-8, comma-separated, header row).
+        /// The CSV file: UTF-8, a header row, separated by `,` or `;` (see below).
         file: PathBuf,
-        /// Check the file and print what would change; write nothing.
+        /// Check the file and print what would change, including how many people would be
+        /// disabled; write nothing (a missing SQLite file is not created). Exits as the real
+        /// run would, 2 included when --max-disable would refuse it.
         #[arg(long)]
         dry_run: bool,
-        /// Disable the people absent from the file (accounts are never deleted).
+        /// Disable the active people absent from the file (accounts are never deleted; a later
+        /// import that names them enables them again).
         #[arg(long)]
         disable_missing: bool,
+        /// With --disable-missing: refuse (exit 2, nothing written) when more people than this
+        /// would be disabled: a number of people, or a share of the active people such as 10%.
+        #[arg(long, value_name = "N|N%", default_value_t = DisableLimit::default(), requires = "disable_missing")]
+        max_disable: DisableLimit,
+    },
+    /// Check the configuration as `serve` would load it (see `sesame config check`).
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
     },
     /// Help-desk actions on one person: show, unlock, disable, reset.
     Account {
         #[command(subcommand)]
         action: helpdesk::AccountAction,
     },
-    /// People and activations per category, and activations over the last 7 days.
+    /// Count people and activated accounts per category, and activations per day over the
+    /// last 7 days (days of SESAME_TIMEZONE).
     Stats,
-    /// The audit trail, newest first (the latest 100 events unless --limit says otherwise).
+    /// Print the audit trail, newest first (the latest 100 events unless --limit says otherwise).
+    ///
+    /// Times are in SESAME_TIMEZONE with their offset. A command's events name the system user
+    /// who ran it (`cli:alice`); an import's name its file.
     Audit(helpdesk::AuditArgs),
     /// The institution's LDAP directory: check the settings, list waiting and refused changes, send them again.
     Directory {
         #[command(subcommand)]
         action: directory::DirectoryAction,
     },
+}
+
+const IMPORT_HELP: &str = "\
+Columns (header row, any order, names in any case; empty cells count as absent):
+  required  uid, category (staff, student or external), given_name, family_name,
+            birth_date (YYYY-MM-DD or DD/MM/YYYY)
+  optional  staff_number, student_number, ine, email, login
+  Other columns are reported and ignored.
+
+Separator: `;` when the header line holds more semicolons than commas, `,` otherwise.
+A UTF-8 byte-order mark is ignored. Line numbers count the header as line 1.
+
+One import at a time per database: a second one stops at once (exit 2).
+
+Exit status:
+  0  every line was accepted
+  1  some lines were rejected (each is printed with its number and reason; the others are kept)
+  2  nothing was written: the file is unusable, the database is unreachable or busy with
+     another import, or --disable-missing would disable more than --max-disable allows";
+
+/// "1 line", "2 lines".
+pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+pub(crate) fn cells(texts: &[&str]) -> Vec<String> {
+    texts.iter().map(|t| t.to_string()).collect()
+}
+
+/// Rows with every column padded to its widest cell, two spaces apart (the last one unpadded).
+pub(crate) fn table(rows: &[Vec<String>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|i| rows.iter().filter_map(|r| r.get(i)).map(|c| c.chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 < row.len() {
+                line += &format!("{cell:<width$}  ", width = widths[i]);
+            } else {
+                line += cell;
+            }
+        }
+        out += line.trim_end();
+        out.push('\n');
+    }
+    out
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigAction {
+    /// Print every setting and its source, then check the database and the mail server.
+    ///
+    /// Loads the configuration exactly as `serve` does; prints every effective setting with
+    /// where it came from (default, file, environment, command line), passwords in URLs hidden;
+    /// then checks that the database answers (without creating or migrating it) and that the
+    /// SMTP server answers (without one: that the mail folder can be written). Exit 0 when all
+    /// is well, 1 when a check failed, 2 when a setting is invalid.
+    Check,
 }
 
 /// Parses the command line and runs it on a multi-threaded runtime.
@@ -99,13 +189,16 @@ fn return_large_blocks_to_the_system() {
 
 async fn run(cli: Cli) -> ExitCode {
     let overrides = match &cli.command {
-        Command::Demo { .. } => {
-            Overrides { cookie_secure_default: Some(false), database_url_default: Some(demo::DATABASE_URL.into()) }
-        }
+        Command::Demo { bind } => Overrides {
+            cookie_secure_default: Some(false),
+            database_url_default: Some(demo::DATABASE_URL.into()),
+            bind: *bind,
+        },
+        Command::Serve { bind, .. } => Overrides { bind: *bind, ..Overrides::default() },
         _ => Overrides::default(),
     };
-    let mut config = match Config::load(cli.config.as_deref(), &overrides) {
-        Ok(c) => c,
+    let (mut config, settings) = match Config::load_explained(cli.config.as_deref(), &overrides) {
+        Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
@@ -118,17 +211,18 @@ async fn run(cli: Cli) -> ExitCode {
     crate::telemetry::init(config.log_format);
 
     match cli.command {
-        Command::Serve { bind, no_migrate } => {
-            if let Some(bind) = bind {
-                config.bind = bind;
+        Command::Serve { no_migrate, .. } => {
+            if let Some(dir) = config.smtp_url.is_none().then(|| std::path::absolute(&config.mail_dir)) {
+                let dir = dir.unwrap_or_else(|_| config.mail_dir.clone());
+                tracing::warn!(
+                    "SESAME_SMTP_URL is not set: mail is not sent but written as files to {}",
+                    dir.display()
+                );
             }
             let Some(store) = open(&config, !no_migrate).await else { return ExitCode::FAILURE };
             serve(config, store).await
         }
-        Command::Demo { bind } => {
-            if let Some(bind) = bind {
-                config.bind = bind;
-            }
+        Command::Demo { .. } => {
             let Some(store) = open(&config, true).await else { return ExitCode::FAILURE };
             if let Err(e) = demo::seed(store.as_ref(), &config).await {
                 eprintln!("error: cannot seed the demo people: {e}");
@@ -136,6 +230,7 @@ async fn run(cli: Cli) -> ExitCode {
             }
             serve(config, store).await
         }
+        Command::Config { action: ConfigAction::Check } => config_check::check(&config, &settings).await,
         Command::Migrate => match open(&config, true).await {
             Some(_) => {
                 println!("migrations applied to {}", redact_url(&config.database_url));
@@ -143,21 +238,21 @@ async fn run(cli: Cli) -> ExitCode {
             }
             None => ExitCode::FAILURE,
         },
-        Command::Import { file, dry_run, disable_missing } => {
-            let Some(store) = open(&config, true).await else { return ExitCode::from(2) };
-            import::command(store.as_ref(), &config, &file, import::Options { dry_run, disable_missing }).await
+        Command::Import { file, dry_run, disable_missing, max_disable } => {
+            let options = import::Options { dry_run, disable_missing };
+            import::command(&config, import::Request { file: &file, options, max_disable }).await
         }
         // The help desk's commands leave the schema to `migrate` and `serve`.
         Command::Account { action } => match open(&config, false).await {
-            Some(store) => helpdesk::account(store.as_ref(), action).await,
+            Some(store) => helpdesk::account(store.as_ref(), action, &config.timezone).await,
             None => ExitCode::FAILURE,
         },
         Command::Stats => match open(&config, false).await {
-            Some(store) => helpdesk::stats(store.as_ref()).await,
+            Some(store) => helpdesk::stats(store.as_ref(), &config.timezone).await,
             None => ExitCode::FAILURE,
         },
         Command::Audit(args) => match open(&config, false).await {
-            Some(store) => helpdesk::audit(store.as_ref(), args).await,
+            Some(store) => helpdesk::audit(store.as_ref(), args, &config.timezone).await,
             None => ExitCode::FAILURE,
         },
         // Checking the directory's settings needs no database.
@@ -206,7 +301,7 @@ fn one_line(e: &dyn std::error::Error) -> String {
     text.replace('\n', " ")
 }
 
-async fn serve(config: Config, store: Arc<dyn Store>) -> ExitCode {
+async fn serve(mut config: Config, store: Arc<dyn Store>) -> ExitCode {
     let listener = match tokio::net::TcpListener::bind(config.bind).await {
         Ok(l) => l,
         Err(e) => {
@@ -215,6 +310,7 @@ async fn serve(config: Config, store: Arc<dyn Store>) -> ExitCode {
         }
     };
     let bound = listener.local_addr().map_or(config.bind, |a| a);
+    config.listening_on(bound);
     println!("Sésame is listening on {bound} — open {}", config.public_url);
     let state = crate::web::AppState::new(config, store);
     match crate::web::serve(listener, state, crate::web::shutdown_signal()).await {

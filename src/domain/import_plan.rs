@@ -83,8 +83,17 @@ pub struct Rejection {
     pub reason: String,
 }
 
+/// Who ran an import and on which file, for its audit line; the caller sets it (`plan` cannot know).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ImportOrigin {
+    pub file: String,
+    /// The operating-system user who ran the command.
+    pub operator: String,
+}
+
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ImportPlan {
+    pub origin: ImportOrigin,
     pub upserts: Vec<PersonUpsert>,
     /// uids to disable: present in the store, active, and absent from the file.
     pub disable: Vec<String>,
@@ -93,6 +102,119 @@ pub struct ImportPlan {
     pub updated: usize,
     pub unchanged: usize,
     pub reenabled: usize,
+    /// People active in the store when the plan was made.
+    pub active: usize,
+}
+
+/// How many people an import with `--disable-missing` may disable before it is refused: a
+/// number of people, or a share of the active people (rounded down).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisableLimit {
+    People(usize),
+    Percent(u8),
+}
+
+impl Default for DisableLimit {
+    /// Directory-sync tools' usual guard: a leavers' batch is a few percent; a truncated or
+    /// wrong export is far more.
+    fn default() -> Self {
+        Self::Percent(5)
+    }
+}
+
+impl std::str::FromStr for DisableLimit {
+    type Err = String;
+
+    /// `N` (people) or `N%` (of the active people, 0 to 100).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let bad = || format!("'{s}' is neither a number of people (such as 40) nor a share (such as 10%)");
+        match s.strip_suffix('%') {
+            Some(percent) => match percent.trim().parse::<u8>() {
+                Ok(p) if p <= 100 => Ok(Self::Percent(p)),
+                _ => Err(bad()),
+            },
+            None => s.parse::<usize>().map(Self::People).map_err(|_| bad()),
+        }
+    }
+}
+
+impl std::fmt::Display for DisableLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::People(n) => write!(f, "{n}"),
+            Self::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
+
+impl DisableLimit {
+    /// The most people this limit lets an import disable out of `active`.
+    pub fn allowed(self, active: usize) -> usize {
+        match self {
+            Self::People(n) => n,
+            Self::Percent(p) => active * usize::from(p) / 100,
+        }
+    }
+}
+
+/// Why an import with `--disable-missing` must write nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DisableRefusal {
+    /// A header alone is a failed export, never a list of leavers; no limit lets it through.
+    NoDataLine {
+        active: usize,
+    },
+    TooMany {
+        disable: usize,
+        active: usize,
+        allowed: usize,
+        limit: DisableLimit,
+    },
+}
+
+impl std::fmt::Display for DisableRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Self::NoDataLine { active } => write!(
+                f,
+                "the file has no data line: --disable-missing would disable everyone ({} active); \
+                 such a file is always refused with --disable-missing",
+                people(active)
+            ),
+            Self::TooMany { disable, active, allowed, limit } => write!(
+                f,
+                "--disable-missing would disable {} of {} active, more than --max-disable {limit} allows ({allowed}); \
+                 if the file is right, run again with --max-disable {disable}",
+                people(disable),
+                active
+            ),
+        }
+    }
+}
+
+impl std::error::Error for DisableRefusal {}
+
+/// "1 person", "2 people".
+pub fn people(n: usize) -> String {
+    if n == 1 { "1 person".into() } else { format!("{n} people") }
+}
+
+/// The cron-safety guard: refuses a plan that would disable more people than `limit` allows,
+/// or that comes from a file with no data line.
+pub fn check_disable(plan: &ImportPlan, data_lines: usize, limit: DisableLimit) -> Result<(), DisableRefusal> {
+    if plan.disable.is_empty() && data_lines > 0 {
+        return Ok(());
+    }
+    let (disable, active) = (plan.disable.len(), plan.active);
+    if data_lines == 0 {
+        return Err(DisableRefusal::NoDataLine { active });
+    }
+    let allowed = limit.allowed(active);
+    if disable > allowed {
+        return Err(DisableRefusal::TooMany { disable, active, allowed, limit });
+    }
+    Ok(())
 }
 
 /// Which column holds a unique value, for the message naming a clash.
@@ -146,7 +268,11 @@ pub fn plan(
         .filter_map(|p| p.login.as_ref().map(|l| l.as_str().to_string()))
         .collect();
 
-    let mut plan = ImportPlan { upserts: Vec::with_capacity(lines.len()), ..ImportPlan::default() };
+    let mut plan = ImportPlan {
+        upserts: Vec::with_capacity(lines.len()),
+        active: existing.iter().filter(|p| p.disabled_by.is_none()).count(),
+        ..ImportPlan::default()
+    };
     let mut logins = LoginAllocator::default();
     let mut seen_uids: HashMap<String, u64> = HashMap::with_capacity(lines.len());
     // Only `disable_missing` asks who the file names.
@@ -455,5 +581,59 @@ mod tests {
         let p = plan(&[by_import, by_desk], lines, "example.edu", true);
         assert_eq!(p.reenabled, 1);
         assert!(p.disable.is_empty(), "already disabled people are not disabled again");
+    }
+
+    fn disabling(n: usize, active: usize) -> ImportPlan {
+        ImportPlan { disable: (0..n).map(|i| format!("u{i}")).collect(), active, ..ImportPlan::default() }
+    }
+
+    #[test]
+    fn the_guard_lets_five_percent_of_the_active_people_go_by_default() {
+        let limit = DisableLimit::default();
+        assert_eq!(check_disable(&disabling(5, 100), 95, limit), Ok(()));
+        let refused = check_disable(&disabling(6, 100), 94, limit).unwrap_err();
+        assert_eq!(refused, DisableRefusal::TooMany { disable: 6, active: 100, allowed: 5, limit });
+        let said = refused.to_string();
+        assert!(said.contains("6 people of 100 active") && said.contains("--max-disable 5% allows (5)"), "{said}");
+        assert!(said.ends_with("run again with --max-disable 6"), "{said}");
+        assert!(check_disable(&disabling(1, 19), 18, limit).unwrap_err().to_string().contains("1 person of 19"));
+        assert_eq!(check_disable(&disabling(0, 0), 3, limit), Ok(()), "nobody to disable, nothing to refuse");
+    }
+
+    #[test]
+    fn a_forced_limit_lets_the_planned_count_through() {
+        assert_eq!(check_disable(&disabling(50, 100), 50, DisableLimit::People(50)), Ok(()));
+        assert_eq!(check_disable(&disabling(50, 100), 50, DisableLimit::Percent(50)), Ok(()));
+        assert!(check_disable(&disabling(51, 100), 49, DisableLimit::Percent(50)).is_err());
+    }
+
+    #[test]
+    fn a_file_without_data_lines_is_refused_whatever_the_limit() {
+        for limit in [DisableLimit::default(), DisableLimit::People(1_000_000), DisableLimit::Percent(100)] {
+            assert_eq!(check_disable(&disabling(3, 3), 0, limit), Err(DisableRefusal::NoDataLine { active: 3 }));
+        }
+        let said = DisableRefusal::NoDataLine { active: 1 }.to_string();
+        assert!(said.contains("everyone (1 person active)") && said.contains("always refused"), "{said}");
+    }
+
+    #[test]
+    fn a_limit_is_a_number_of_people_or_a_share() {
+        assert_eq!("40".parse(), Ok(DisableLimit::People(40)));
+        assert_eq!(" 10% ".parse(), Ok(DisableLimit::Percent(10)));
+        assert_eq!("0".parse::<DisableLimit>().map(|l| l.allowed(1000)), Ok(0));
+        assert_eq!("100%".parse::<DisableLimit>().map(|l| l.allowed(7)), Ok(7));
+        assert_eq!(DisableLimit::Percent(5).allowed(19), 0, "rounded down");
+        for bad in ["101%", "-1", "ten", "5 %%", ""] {
+            assert!(bad.parse::<DisableLimit>().unwrap_err().contains("neither"), "{bad}");
+        }
+        assert_eq!(DisableLimit::Percent(5).to_string(), "5%");
+    }
+
+    #[test]
+    fn the_plan_counts_the_active_people() {
+        let mut gone = existing("u2", "b");
+        gone.disabled_by = Some(DisabledBy::Helpdesk);
+        let p = plan(&[existing("u1", "a"), gone], vec![], "example.edu", true);
+        assert_eq!((p.active, p.disable.len()), (1, 1));
     }
 }

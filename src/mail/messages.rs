@@ -63,6 +63,7 @@ pub struct Notice<'a> {
     pub recipient: &'a str,
     pub given_name: &'a str,
     pub family_name: &'a str,
+    /// When, in the institution's time (`Config::timezone.local`): shown with its offset.
     pub at: time::OffsetDateTime,
     pub client_addr: &'a str,
     pub institution: &'a str,
@@ -71,7 +72,10 @@ pub struct Notice<'a> {
 /// `kind` is "password_changed" or "question_changed"; its texts are `mail.<kind>.*`.
 pub fn notice(n: &Notice<'_>) -> Result<NewMail, askama::Error> {
     let when =
-        n.at.format(&time::macros::format_description!("[day]/[month]/[year] [hour]:[minute] UTC")).unwrap_or_default();
+        n.at.format(&time::macros::format_description!(
+            "[day]/[month]/[year] [hour]:[minute] (UTC[offset_hour sign:mandatory]:[offset_minute])"
+        ))
+        .unwrap_or_default();
     let body_text = NoticeMail {
         locale: n.locale,
         given_name: n.given_name,
@@ -109,7 +113,8 @@ mod tests {
 
     #[test]
     fn a_notice_says_what_when_and_from_where() {
-        let at = time::macros::datetime!(2026-11-28 09:05 UTC);
+        let paris = crate::config::Timezone::named("Europe/Paris").unwrap();
+        let at = paris.local(time::macros::datetime!(2026-11-28 08:05 UTC));
         for kind in ["password_changed", "question_changed"] {
             let n = Notice {
                 kind,
@@ -122,7 +127,8 @@ mod tests {
                 institution: "Université",
             };
             let mail = notice(&n).unwrap();
-            assert!(mail.body_text.contains("28/11/2026 09:05") && mail.body_text.contains("198.51.100.7"));
+            assert!(mail.body_text.contains("28/11/2026 09:05 (UTC+01:00)"), "{}", mail.body_text);
+            assert!(mail.body_text.contains("198.51.100.7"));
             assert!(!mail.subject.starts_with("mail."), "{}", mail.subject);
         }
     }

@@ -339,10 +339,14 @@ pub enum Activation {
     Disabled,
 }
 
-/// The audit line an import leaves.
+/// The audit line an import leaves: its file, then its counts.
 fn import_detail(plan: &ImportPlan, disabled: usize) -> String {
+    let file = match plan.origin.file.as_str() {
+        "" => String::new(),
+        file => format!("file={file} "),
+    };
     format!(
-        "created={} updated={} unchanged={} reenabled={} disabled={} rejected={}",
+        "{file}created={} updated={} unchanged={} reenabled={} disabled={} rejected={}",
         plan.created,
         plan.updated,
         plan.unchanged,
@@ -350,6 +354,25 @@ fn import_detail(plan: &ImportPlan, disabled: usize) -> String {
         disabled,
         plan.rejected.len()
     )
+}
+
+/// Who an import's audit line names: the operator who ran it, else the command line.
+fn import_actor(plan: &ImportPlan) -> String {
+    match plan.origin.operator.as_str() {
+        "" => "cli".into(),
+        operator => format!("cli:{operator}"),
+    }
+}
+
+/// Held while an import runs (see `Store::import_lock`); dropping it lets the next one in.
+pub struct ImportLock {
+    _held: Box<dyn Send>,
+}
+
+impl ImportLock {
+    fn holding(what: impl Send + 'static) -> Self {
+        Self { _held: Box::new(what) }
+    }
 }
 
 #[async_trait]
@@ -506,6 +529,10 @@ pub trait Store: Send + Sync + 'static {
     async fn directory_retry(&self, person_id: Option<i64>, now: i64) -> Result<u64>;
 
     async fn directory_backlog(&self) -> Result<DirectoryBacklog>;
+
+    /// This database's import lock, across processes and machines: None when another import
+    /// holds it. It is held until the guard is dropped or the process ends, however it ends.
+    async fn import_lock(&self) -> Result<Option<ImportLock>>;
 }
 
 /// Opens the database named by the URL, failing fast when it does not answer; no directory.

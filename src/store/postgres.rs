@@ -12,8 +12,8 @@ use time::{Date, OffsetDateTime};
 use super::sessions::{PgSessions, SessionRows};
 use super::{
     AccountRecord, Activation, ActivationStats, AuditEvent, AuditLine, AuditQuery, DirectoryBacklog, DirectoryJob,
-    DirectoryLine, INSERT_ACCOUNT, ImportWritten, Lookup, NewAccount, NewMail, OutboxMail, PERSON_COLUMNS,
-    PersonRecord, Preferences, Result, STALE_THROTTLE_SECS, Store, identifier_column, import_detail,
+    DirectoryLine, INSERT_ACCOUNT, ImportLock, ImportWritten, Lookup, NewAccount, NewMail, OutboxMail, PERSON_COLUMNS,
+    PersonRecord, Preferences, Result, STALE_THROTTLE_SECS, Store, identifier_column, import_actor, import_detail,
 };
 use crate::domain::directory::Pending;
 use crate::domain::identifiers::Identifier;
@@ -225,13 +225,26 @@ impl_store!(PgStore, {
         for create in &rebuilt {
             sqlx::query(create).persistent(false).execute(&mut *tx).await?;
         }
-        sqlx::query("INSERT INTO audit_events (at, kind, actor, detail) VALUES ($1, 'import', 'cli', $2)")
+        sqlx::query("INSERT INTO audit_events (at, kind, actor, detail) VALUES ($1, 'import', $2, $3)")
             .bind(at)
+            .bind(import_actor(plan))
             .bind(import_detail(plan, disabled))
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
         Ok(ImportWritten { upserted: plan.upserts.len(), disabled })
+    }
+
+    async fn import_lock(&self) -> Result<Option<ImportLock>> {
+        // A session lock on a connection taken out of the pool: the lock ends with the
+        // connection, when the guard drops it or the process dies. Keyed by schema, since two
+        // Sésame databases may share one PostgreSQL database.
+        let mut conn = self.pool.acquire().await?.detach();
+        let taken: bool =
+            sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext('sesame import'), hashtext(current_schema()))")
+                .fetch_one(&mut conn)
+                .await?;
+        Ok(taken.then(|| ImportLock::holding(conn)))
     }
 });
 

@@ -10,8 +10,8 @@ use time::OffsetDateTime;
 use super::sessions::{SessionRows, SqliteSessions};
 use super::{
     AccountRecord, Activation, ActivationStats, AuditEvent, AuditLine, AuditQuery, DirectoryBacklog, DirectoryJob,
-    DirectoryLine, INSERT_ACCOUNT, ImportWritten, Lookup, NewAccount, NewMail, OutboxMail, PERSON_COLUMNS,
-    PersonRecord, Preferences, Result, STALE_THROTTLE_SECS, Store, identifier_column, import_detail,
+    DirectoryLine, INSERT_ACCOUNT, ImportLock, ImportWritten, Lookup, NewAccount, NewMail, OutboxMail, PERSON_COLUMNS,
+    PersonRecord, Preferences, Result, STALE_THROTTLE_SECS, Store, identifier_column, import_actor, import_detail,
 };
 use crate::domain::directory::Pending;
 use crate::domain::identifiers::Identifier;
@@ -29,6 +29,8 @@ pub struct SqliteStore {
     sessions: SqliteSessions,
     /// Some when changes are queued for the directory; rung after each.
     directory: Option<Arc<Notify>>,
+    /// The database file, beside which the import lock lives.
+    file: std::path::PathBuf,
 }
 
 impl SqliteStore {
@@ -39,11 +41,12 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(timeout);
+        let file = options.get_filename().to_path_buf();
         let pool = SqlitePoolOptions::new().max_connections(8).acquire_timeout(timeout).connect_with(options).await?;
         let sessions = tower_sessions_sqlx_store::SqliteStore::new(pool.clone())
             .with_table_name("tower_sessions")
             .map_err(|e| sqlx::Error::Configuration(e.into()))?;
-        Ok(Self { sessions: SqliteSessions { inner: sessions, pool: pool.clone() }, pool, directory: None })
+        Ok(Self { sessions: SqliteSessions { inner: sessions, pool: pool.clone() }, pool, file, directory: None })
     }
 
     /// Queues password, visibility and removal changes for the directory, ringing `wake`.
@@ -144,12 +147,32 @@ impl_store!(SqliteStore, {
             query.push(")");
             disabled += query.build().execute(&mut *tx).await?.rows_affected() as usize;
         }
-        sqlx::query("INSERT INTO audit_events (at, kind, actor, detail) VALUES (?, 'import', 'cli', ?)")
+        sqlx::query("INSERT INTO audit_events (at, kind, actor, detail) VALUES (?, 'import', ?, ?)")
             .bind(at)
+            .bind(import_actor(plan))
             .bind(import_detail(plan, disabled))
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
         Ok(ImportWritten { upserted: plan.upserts.len(), disabled })
+    }
+
+    async fn import_lock(&self) -> Result<Option<ImportLock>> {
+        // An advisory lock on a file beside the database, which any process sees and the
+        // system drops when the holder exits. Not the database file itself: closing any other
+        // descriptor of that file would drop SQLite's own locks.
+        let mut path = self.file.clone().into_os_string();
+        path.push("-import.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(sqlx::Error::Io)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(ImportLock::holding(file))),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(sqlx::Error::Io(e).into()),
+        }
     }
 });
