@@ -82,9 +82,8 @@ async fn save(session: &Session, wizard: &Wizard) -> Result<(), AppError> {
     Ok(session.insert(WIZARD, wizard).await?)
 }
 
-/// Ends the wizard and keeps what the confirmation page shows.
-async fn finish(session: &Session, activated: &Activated) -> Result<(), AppError> {
-    forget_wizard(session).await?;
+/// Keeps what the confirmation page shows, once the wizard is over.
+async fn keep_confirmation(session: &Session, activated: &Activated) -> Result<(), AppError> {
     Ok(session.insert(ACTIVATED, activated).await?)
 }
 

@@ -9,11 +9,12 @@ use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use super::identify::AlreadyActive;
-use super::{activated, enter, finish, forget_wizard, person};
+use super::{activated, enter, forget_wizard, keep_confirmation, person};
 use crate::domain::activation::{Activated, Step, Wizard};
 use crate::mail::messages;
-use crate::store::{Activation, AuditEvent, NewAccount};
+use crate::store::{Activation, AuditEvent, NewAccount, PersonRecord};
 use crate::web::AppState;
+use crate::web::changes::audit;
 use crate::web::client::ClientAddr;
 use crate::web::error::AppError;
 use crate::web::form::{Csrf, CsrfForm, FieldErrors};
@@ -87,14 +88,40 @@ pub async fn submit(
         });
     }
 
-    // `enter` guarantees every earlier step is done.
-    let (Some(question), Some(sms), Some(photo)) = (&wizard.question, &wizard.sms, &wizard.photo) else {
+    let Some((activation, done)) = create_account(&state, &page, client, &wizard, &person, &password).await? else {
         return Ok(see_other(&page, wizard.next_step().path()));
+    };
+    forget_wizard(&session).await?;
+    match activation {
+        Activation::Activated => {
+            state.outbox.notify_one();
+            tracing::info!(person_id = person.id, "account activated");
+            metrics::counter!("sesame_activations_total").increment(1);
+            keep_confirmation(&session, &done).await?;
+            Ok(see_other(&page, Step::Done.path()))
+        }
+        Activation::AlreadyActive => render(&AlreadyActive { page }),
+        Activation::Disabled => disabled(page),
+    }
+}
+
+/// The account the wizard's answers make, with its audit event and welcome mail, and what the
+/// confirmation shows; `None` while a step before is not done.
+async fn create_account(
+    state: &AppState,
+    page: &Page,
+    client: ClientAddr,
+    wizard: &Wizard,
+    person: &PersonRecord,
+    password: &SecretString,
+) -> Result<Option<(Activation, Activated)>, AppError> {
+    let (Some(question), Some(sms), Some(photo)) = (&wizard.question, &wizard.sms, &wizard.photo) else {
+        return Ok(None);
     };
     let now = OffsetDateTime::now_utc();
     let account = NewAccount {
-        person_id: wizard.person.person_id,
-        password_hash: state.hasher.hash(&password).await?,
+        person_id: person.id,
+        password_hash: state.hasher.hash(password).await?,
         question_id: question.question_id.clone(),
         custom_question: question.custom_question.clone(),
         answer_hash: question.answer_hash.clone(),
@@ -106,40 +133,21 @@ pub async fn submit(
         at: now,
         nt_sealed: crate::directory::sealed_nt_hash(&state.config, wizard.person.person_id, &password),
     };
-    let audit = AuditEvent {
-        kind: "activated",
-        actor: wizard.person.login.clone(),
-        person_id: Some(wizard.person.person_id),
-        client_addr: Some(client.0.to_string()),
+    let event = AuditEvent {
         detail: format!("rules={}", state.config.rules_version),
-        at: now,
+        ..audit("activated", person, client, now)
     };
     let mail =
         messages::activated(page.locale, &wizard.person, &state.config.public_url, &state.config.institution_name)?;
-    match state.store.activate(&account, history_depth(&state), &audit, &mail).await? {
-        Activation::Activated => {
-            state.outbox.notify_one();
-            tracing::info!(person_id = wizard.person.person_id, "account activated");
-            metrics::counter!("sesame_activations_total").increment(1);
-            let done = Activated {
-                login: wizard.person.login.clone(),
-                uid: wizard.person.uid.clone(),
-                email: wizard.person.email.clone(),
-                sms_consent: sms.phone.is_some(),
-                photo_consent: photo.consent,
-            };
-            finish(&session, &done).await?;
-            Ok(see_other(&page, Step::Done.path()))
-        }
-        Activation::AlreadyActive => {
-            forget_wizard(&session).await?;
-            render(&AlreadyActive { page })
-        }
-        Activation::Disabled => {
-            forget_wizard(&session).await?;
-            disabled(page)
-        }
-    }
+    let activation = state.store.activate(&account, history_depth(state), &event, &mail).await?;
+    let done = Activated {
+        login: person.login.clone(),
+        uid: person.uid.clone(),
+        email: person.email.clone(),
+        sms_consent: sms.phone.is_some(),
+        photo_consent: photo.consent,
+    };
+    Ok(Some((activation, done)))
 }
 
 #[derive(Template)]
