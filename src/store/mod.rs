@@ -405,6 +405,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Removes expired sessions and stale throttle counters.
     async fn delete_expired(&self, now: i64) -> Result<()>;
+
+    /// Replaces a security answer's hash of an older normalised form, or made with weaker
+    /// parameters, by one of today's; only while `old_hash` is still the stored one.
+    async fn rehash_answer(&self, person_id: i64, old_hash: &str, new_hash: &str) -> Result<()>;
 }
 
 /// Opens the database named by the URL, failing fast when it does not answer.

@@ -23,7 +23,6 @@ use super::error::AppError;
 use super::form::{CsrfForm, FieldErrors, csrf_token, session_error};
 use super::page::{Page, render};
 use crate::domain::identifiers::IdentificationMethod;
-use crate::domain::security_answer::normalize_answer;
 use crate::domain::throttle;
 use crate::store::PersonRecord;
 
@@ -162,8 +161,8 @@ pub async fn question_submit(
     let Some(account) = state.store.account(person.id).await? else {
         return Ok(see_other(&page, "/recover"));
     };
-    let answer = SecretString::from(normalize_answer(&fields.answer));
-    if state.hasher.matches(&answer, &account.answer_hash).await.map_err(anyhow::Error::from)? {
+    let verified = state.hasher.verify_answer(&*state.store, person.id, &fields.answer, &account.answer_hash).await;
+    if verified.map_err(anyhow::Error::from)? {
         state.store.throttle_clear(&key).await?;
         recovery.answered = true;
         session.insert(RECOVERY, &recovery).await.map_err(session_error)?;
