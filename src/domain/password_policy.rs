@@ -6,7 +6,7 @@ use zxcvbn::feedback::{Suggestion, Warning};
 mod guessable;
 mod keyboard;
 
-pub use guessable::{Guessable, warm_up};
+pub use guessable::Guessable;
 
 /// The special characters of the help page. The apostrophe and the backslash are not in it:
 /// some downstream directories and scripts mishandle them.

@@ -66,11 +66,6 @@ pub fn entries(list: &'static str) -> impl Iterator<Item = &'static str> {
     list.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with('#'))
 }
 
-/// Builds the dictionary now rather than in the first person's request.
-pub fn warm_up() {
-    LazyLock::force(&DICTIONARY);
-}
-
 /// Lower case, no accents, « œ » and « æ » spelled out: how the lists are written.
 pub fn fold(value: &str) -> String {
     let mut folded = String::with_capacity(value.len());
