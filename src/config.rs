@@ -14,7 +14,7 @@ use crate::domain::password_policy::PasswordPolicy;
 use crate::mail::worker::Pace;
 
 /// The keys read from `SESAME_*` variables; other `SESAME_` variables belong to someone else.
-const KEYS: [&str; 15] = [
+const KEYS: [&str; 16] = [
     "bind",
     "public_url",
     "trusted_proxies",
@@ -30,6 +30,7 @@ const KEYS: [&str; 15] = [
     "session_idle_minutes",
     "session_max_hours",
     "rules_version",
+    "weak_passwords_file",
 ];
 
 /// Keys as written in the TOML file; each maps to `SESAME_<KEY>` except `database_url`.
@@ -52,6 +53,7 @@ struct RawConfig {
     session_idle_minutes: u32,
     session_max_hours: u32,
     rules_version: String,
+    weak_passwords_file: String,
     password_policy: PasswordPolicy,
 }
 
@@ -74,6 +76,7 @@ impl Default for RawConfig {
             session_idle_minutes: 15,
             session_max_hours: 8,
             rules_version: "2026-09".into(),
+            weak_passwords_file: String::new(),
             password_policy: PasswordPolicy::default(),
         }
     }
@@ -112,6 +115,9 @@ pub struct Config {
     pub rules_version: String,
     /// In the TOML file only, as a `[password_policy]` table; defaults are the seed's.
     pub password_policy: PasswordPolicy,
+    /// Passwords refused on top of the policy; read by `serve`, which fills
+    /// `password_policy.weak_list` from it, so that other commands do not pay for it.
+    pub weak_passwords_file: Option<PathBuf>,
     /// How the outbox worker paces retries; not configurable, tests shorten it.
     pub mail_pace: Pace,
 }
@@ -287,6 +293,11 @@ impl Config {
         if raw.rules_version.trim().is_empty() {
             return Err(invalid("rules_version", "must not be empty"));
         }
+        let weak_passwords_file = match raw.weak_passwords_file.trim() {
+            "" => None,
+            path if Path::new(path).is_file() => Some(PathBuf::from(path)),
+            path => return Err(invalid("weak_passwords_file", format!("'{path}' is not a readable file"))),
+        };
         raw.password_policy
             .validate()
             .map_err(|e| ConfigError { variable: "password_policy".into(), message: e.to_string() })?;
@@ -298,6 +309,7 @@ impl Config {
             session_max: time::Duration::hours(raw.session_max_hours.into()),
             rules_version: raw.rules_version.trim().to_string(),
             password_policy: raw.password_policy,
+            weak_passwords_file,
             mail_pace: Pace::default(),
             database_url,
             bind,
@@ -500,6 +512,20 @@ mod tests {
         assert_eq!(c.password_policy.max_length, 30, "unset keys keep the seed's values");
         let err = load(&[], Some("[password_policy]\nmin_length = 40"), Overrides::default()).unwrap_err();
         assert_eq!(err.variable, "password_policy");
+    }
+
+    #[test]
+    fn the_weak_passwords_file_must_exist_and_is_read_by_serve_only() {
+        let c = load(&[], None, Overrides::default()).unwrap();
+        assert_eq!(c.weak_passwords_file, None);
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let path = file.path().to_str().unwrap();
+        let c = load(&[("SESAME_WEAK_PASSWORDS_FILE", path)], None, Overrides::default()).unwrap();
+        assert_eq!(c.weak_passwords_file.as_deref(), Some(file.path()));
+        assert!(c.password_policy.weak_list.is_empty(), "loading it is serve's work");
+        let err =
+            load(&[("SESAME_WEAK_PASSWORDS_FILE", "/nonexistent/weak.txt")], None, Overrides::default()).unwrap_err();
+        assert_eq!(err.variable, "SESAME_WEAK_PASSWORDS_FILE");
     }
 
     #[test]

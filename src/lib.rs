@@ -8,6 +8,7 @@ pub mod i18n;
 pub mod mail;
 pub mod store;
 pub mod telemetry;
+pub mod weak_passwords;
 pub mod web;
 
 rust_i18n::i18n!("locales", fallback = "fr");

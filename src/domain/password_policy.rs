@@ -5,8 +5,10 @@ use zxcvbn::feedback::{Suggestion, Warning};
 
 mod guessable;
 mod keyboard;
+pub mod weak_list;
 
 pub use guessable::Guessable;
+pub use weak_list::WeakList;
 
 /// The special characters of the help page. The apostrophe and the backslash are not in it:
 /// some downstream directories and scripts mishandle them.
@@ -50,6 +52,10 @@ pub struct PasswordPolicy {
     /// The institution's own words (name, acronym, city, campus…), refused as the word a
     /// password is built on and given to zxcvbn.
     pub institution_words: Vec<String>,
+    /// Passwords refused whatever the rest says, loaded once at start-up from
+    /// `SESAME_WEAK_PASSWORDS_FILE`; not part of the TOML table.
+    #[serde(skip)]
+    pub weak_list: WeakList,
 }
 
 impl Default for PasswordPolicy {
@@ -67,6 +73,7 @@ impl Default for PasswordPolicy {
             history_depth: 3,
             min_strength: Some(3),
             institution_words: Vec::new(),
+            weak_list: WeakList::default(),
         }
     }
 }
@@ -280,6 +287,9 @@ impl PasswordPolicy {
         if self.forbid_login && contains_login(candidate, ctx.login) {
             violations.push(Violation::ContainsLogin);
         }
+        if violations.is_empty() && self.weak_list.contains(candidate) {
+            violations.push(Guessable::Listed.violation());
+        }
         if violations.is_empty()
             && let Some(min_strength) = self.min_strength
             && let Some(weak) = self.strength_violation(candidate, ctx, min_strength)
@@ -341,8 +351,7 @@ impl PasswordPolicy {
         // Our lists first: they are cheaper than zxcvbn and say more precisely what is wrong.
         let personal: Vec<&str> = std::iter::once(ctx.login).chain(ctx.user_inputs.iter().copied()).collect();
         if let Some(kind) = guessable::guessable(candidate, &self.institution_words, &personal) {
-            let suggestions = vec!["zxcvbn.suggestion.use_a_few_words"];
-            return Some(Violation::TooWeak { warning: Some(kind.key()), suggestions });
+            return Some(kind.violation());
         }
         let inputs = self.strength_inputs(ctx);
         let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
@@ -898,6 +907,18 @@ mod tests {
     }
 
     #[test]
+    fn listed_passwords_are_refused_even_without_the_strength_check() {
+        let list = weak_list::list_of(&[b"Trottinette#42", b"Vx7#kq2!LmpZ"]);
+        for min_strength in [None, Some(3)] {
+            let policy = PasswordPolicy { weak_list: list.clone(), min_strength, ..PasswordPolicy::default() };
+            assert_eq!(policy.check("Vx7#kq2!LmpZ", &ctx()), vec![Guessable::Listed.violation()]);
+            assert_eq!(policy.check("Vx7#kq2!LmpY", &ctx()), Vec::new());
+        }
+        let policy = PasswordPolicy { weak_list: list, ..PasswordPolicy::default() };
+        assert_eq!(policy.check("Trottinette42", &ctx()), vec![Violation::MissingSpecial], "other rules first");
+    }
+
+    #[test]
     fn french_checks_are_off_with_the_strength_check() {
         for min_strength in [None, Some(0)] {
             let policy = PasswordPolicy { min_strength, ..PasswordPolicy::default() };
@@ -915,6 +936,7 @@ mod tests {
             Guessable::Place,
             Guessable::InstitutionWord,
             Guessable::PersonalData,
+            Guessable::Listed,
         ] {
             assert_translated(kind.key(), &[]);
         }

@@ -9,7 +9,7 @@ use foldhash::HashMap;
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
-use super::keyboard;
+use super::{Violation, keyboard};
 
 /// Why a password is easy to guess; each has its own message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +23,8 @@ pub enum Guessable {
     InstitutionWord,
     /// The person's names, login, identifiers or birth date.
     PersonalData,
+    /// In the institution's list of refused passwords (`SESAME_WEAK_PASSWORDS_FILE`).
+    Listed,
 }
 
 impl Guessable {
@@ -36,7 +38,13 @@ impl Guessable {
             Self::Place => "password.weak.place",
             Self::InstitutionWord => "password.weak.institution_word",
             Self::PersonalData => "password.weak.personal_data",
+            Self::Listed => "password.weak.listed",
         }
+    }
+
+    /// The refusal shown next to the field: zxcvbn's heading, this reason, and its advice.
+    pub fn violation(self) -> Violation {
+        Violation::TooWeak { warning: Some(self.key()), suggestions: vec!["zxcvbn.suggestion.use_a_few_words"] }
     }
 }
 
