@@ -42,7 +42,8 @@ impl Guessable {
         }
     }
 
-    /// The refusal shown next to the field: zxcvbn's heading, this reason, and its advice.
+    /// The refusal shown next to the field: « too easy to guess », this reason, and the advice
+    /// to put a few words together.
     pub fn violation(self) -> Violation {
         Violation::TooWeak { warning: Some(self.key()), suggestions: vec!["zxcvbn.suggestion.use_a_few_words"] }
     }
