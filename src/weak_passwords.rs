@@ -1,6 +1,6 @@
 //! Loads `SESAME_WEAK_PASSWORDS_FILE` once, at start-up: one pass over the file spreads each
 //! line's key into a bucket file in a temporary folder, then each bucket's filter is built
-//! from its keys alone. Ten million lines end as 29 MiB of filters (bench/weak_passwords.rs),
+//! from its keys alone. A hundred million lines end as 250 MiB of filters (bench/weak_passwords.rs),
 //! with a few MB of keys at a time while they are built (the temporary folder takes 8 bytes a
 //! line).
 
