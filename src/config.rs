@@ -19,7 +19,7 @@ use crate::outbox::Pace;
 use crate::sealing::SealingKey;
 
 /// The keys read from `SESAME_*` variables; other `SESAME_` variables belong to someone else.
-const KEYS: [&str; 28] = [
+const KEYS: [&str; 29] = [
     "bind",
     "public_url",
     "trusted_proxies",
@@ -48,6 +48,7 @@ const KEYS: [&str; 28] = [
     "ldap_nt_hash",
     "secret_key",
     "secret_key_file",
+    "weak_passwords_file",
 ];
 
 /// Keys as written in the TOML file; each maps to `SESAME_<KEY>` except `database_url`.
@@ -72,6 +73,7 @@ struct RawConfig {
     session_max_hours: u32,
     rules_version: String,
     timezone: String,
+    weak_passwords_file: String,
     password_policy: PasswordPolicy,
     ldap_url: String,
     ldap_starttls: bool,
@@ -108,6 +110,7 @@ impl Default for RawConfig {
             session_max_hours: 8,
             rules_version: "2026-09".into(),
             timezone: "Europe/Paris".into(),
+            weak_passwords_file: String::new(),
             password_policy: PasswordPolicy::default(),
             ldap_url: String::new(),
             ldap_starttls: false,
@@ -164,6 +167,9 @@ pub struct Config {
     pub timezone: Timezone,
     /// `public_url` was not configured but derived from `bind`.
     public_url_from_bind: bool,
+    /// Passwords refused on top of the policy; read by `serve`, which fills
+    /// `password_policy.weak_list` from it, so that other commands do not pay for it.
+    pub weak_passwords_file: Option<PathBuf>,
     /// How the outbox worker paces retries; not configurable, tests shorten it.
     pub mail_pace: Pace,
     /// The institution's LDAP directory; `None` without `SESAME_LDAP_URL`.
@@ -445,6 +451,7 @@ impl Config {
             ("ldap_nt_hash", d.is_some_and(|d| d.nt_hash).to_string()),
             ("secret_key", hidden(self.sealing_key.is_some())),
             ("secret_key_file", path(&self.secret_files.secret_key)),
+            ("weak_passwords_file", path(&self.weak_passwords_file)),
         ]);
         settings
     }
@@ -536,6 +543,11 @@ impl Config {
             return Err(invalid("rules_version", "must not be empty"));
         }
         let timezone = Timezone::named(raw.timezone.trim()).map_err(|e| invalid("timezone", e))?;
+        let weak_passwords_file = match raw.weak_passwords_file.trim() {
+            "" => None,
+            path if Path::new(path).is_file() => Some(PathBuf::from(path)),
+            path => return Err(invalid("weak_passwords_file", format!("'{path}' is not a readable file"))),
+        };
         raw.password_policy
             .validate()
             .map_err(|e| ConfigError { variable: "password_policy".into(), message: e.to_string() })?;
@@ -573,6 +585,7 @@ impl Config {
             session_max: time::Duration::hours(raw.session_max_hours.into()),
             rules_version: raw.rules_version.trim().to_string(),
             password_policy: raw.password_policy,
+            weak_passwords_file,
             mail_pace: Pace::MAIL,
             timezone,
             public_url_from_bind: raw.public_url.trim().is_empty(),
@@ -834,6 +847,20 @@ mod tests {
         assert_eq!(c.password_policy.max_length, 30, "unset keys keep the seed's values");
         let err = load(&[], Some("[password_policy]\nmin_length = 40"), Overrides::default()).unwrap_err();
         assert_eq!(err.variable, "password_policy");
+    }
+
+    #[test]
+    fn the_weak_passwords_file_must_exist_and_is_read_by_serve_only() {
+        let c = load(&[], None, Overrides::default()).unwrap();
+        assert_eq!(c.weak_passwords_file, None);
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let path = file.path().to_str().unwrap();
+        let c = load(&[("SESAME_WEAK_PASSWORDS_FILE", path)], None, Overrides::default()).unwrap();
+        assert_eq!(c.weak_passwords_file.as_deref(), Some(file.path()));
+        assert!(c.password_policy.weak_list.is_empty(), "loading it is serve's work");
+        let err =
+            load(&[("SESAME_WEAK_PASSWORDS_FILE", "/nonexistent/weak.txt")], None, Overrides::default()).unwrap_err();
+        assert_eq!(err.variable, "SESAME_WEAK_PASSWORDS_FILE");
     }
 
     #[test]

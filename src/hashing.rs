@@ -8,6 +8,9 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::domain::security_answer::AnswerForms;
+use crate::store::Store;
+
 /// OWASP's minimum for Argon2id: 19 MiB, two passes, one lane.
 pub const OWASP_M_COST: u32 = 19_456;
 pub const OWASP_T_COST: u32 = 2;
@@ -155,6 +158,39 @@ impl Hasher {
                 self.matches(secret, dummy).await.map(|_| false)
             }
         }
+    }
+
+    /// Verifies a typed security answer against its stored hash, in today's normalised form
+    /// and then, for hashes made before punctuation counted as spaces, in the old one. A right
+    /// answer whose hash is of the old form, or made with weaker parameters, is hashed anew
+    /// in today's form and stored in place of the old hash (if no one changed it meanwhile);
+    /// a failure to store it is only logged, since the answer was right and the next
+    /// successful use tries again.
+    pub async fn verify_answer(
+        &self,
+        store: &dyn Store,
+        person_id: i64,
+        typed: &str,
+        hash: &str,
+    ) -> Result<bool, HashError> {
+        let forms = AnswerForms::of(typed);
+        let current = SecretString::from(forms.current);
+        let outdated = if self.matches(&current, hash).await? {
+            self.needs_rehash(hash)
+        } else {
+            let Some(legacy) = forms.legacy else { return Ok(false) };
+            if !self.matches(&SecretString::from(legacy), hash).await? {
+                return Ok(false);
+            }
+            true
+        };
+        if outdated {
+            let upgraded = self.hash(&current).await?;
+            if let Err(error) = store.rehash_answer(person_id, hash, &upgraded).await {
+                tracing::warn!(person_id, %error, "security answer: upgraded hash not stored");
+            }
+        }
+        Ok(true)
     }
 
     /// Whether a stored hash was made with weaker parameters than ours, and should be redone.

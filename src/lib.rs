@@ -11,6 +11,7 @@ pub mod outbox;
 pub mod sealing;
 pub mod store;
 pub mod telemetry;
+pub mod weak_passwords;
 pub mod web;
 
 rust_i18n::i18n!("locales", fallback = "fr");

@@ -288,6 +288,8 @@ async fn every_broken_password_rule_is_named(t: TestStore) {
         ("Velo Rouge Lune 42!", "espace"),
         ("Elodie.Leboeuf-2x!", "login"),
         ("Password2024!", "devin"),
+        ("Azerty123456!", "rangée de touches"),
+        ("Soleil2024!!", "mot de passe parmi les plus courants"),
     ];
     for (password, says) in cases {
         let (s, _, body) = post_password(&app.client, &app, password, password, true).await;

@@ -731,21 +731,51 @@ fn migrate_creates_a_missing_sqlite_file() {
     assert!(dir.path().join("fresh.db").exists());
 }
 
+/// `sesame serve` on SQLite in `dir`, with Élodie imported and `vars` on top.
+async fn served_with_elodie(dir: &std::path::Path, vars: &[(&str, &str)]) -> (std::process::Child, common::TestApp) {
+    let url = format!("sqlite://{}", dir.join("s.db").display());
+    std::fs::write(
+        dir.join("p.csv"),
+        "uid,category,given_name,family_name,birth_date,staff_number\n100001,staff,Élodie,Le Bœuf,14/07/1985,12345\n",
+    )
+    .unwrap();
+    assert_eq!(sesame(&["import", "p.csv"], &url, dir).status.code(), Some(0));
+    let mut all = vec![("DATABASE_URL", url.as_str())];
+    all.extend_from_slice(vars);
+    let (child, addr) = common::serve_binary(dir, &all);
+    let store = sesame::store::connect(&url).await.unwrap();
+    (child, common::TestApp { addr, client: common::browser(), store })
+}
+
+/// The file's passwords are refused, plain or as SHA-1; a missing file stops start-up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_refuses_the_passwords_of_the_weak_passwords_file() {
+    use common::journey::{GOOD_PASSWORD, post, up_to_password};
+    let dir = tempfile::tempdir().unwrap();
+    // SHA-1 of « Orage-Bleu-Matin-73 », as breached-password corpora publish it.
+    let weak = format!("{GOOD_PASSWORD}\n3ACBAC9365B0EEA89D9CD5FCE630A9576F2D149F:3\n");
+    std::fs::write(dir.path().join("weak.txt"), weak).unwrap();
+    let (mut child, app) = served_with_elodie(dir.path(), &[("SESAME_WEAK_PASSWORDS_FILE", "weak.txt")]).await;
+    up_to_password(&app.client, &app).await;
+    for (password, refused) in [(GOOD_PASSWORD, true), ("Orage-Bleu-Matin-73", true), ("Plume-Verte-Soir-58", false)] {
+        let fields = [("password", password), ("password_confirm", password), ("accept_rules", "on")];
+        let (status, _, body) = post(&app.client, &app, "/activate/password", "/activate/password", &fields).await;
+        assert_eq!(status == reqwest::StatusCode::UNPROCESSABLE_ENTITY, refused, "{password}");
+        assert_eq!(body.contains("liste des mots de passe refusés"), refused, "{password}");
+    }
+    common::terminate(&mut child);
+    let mut missing = std::process::Command::new(env!("CARGO_BIN_EXE_sesame"));
+    let out = missing.args(["serve"]).env("SESAME_WEAK_PASSWORDS_FILE", "/nonexistent/weak.txt").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SESAME_WEAK_PASSWORDS_FILE"));
+}
+
 /// A whole activation against the real binary: nothing secret may reach its logs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_logs_no_password_answer_birth_date_or_phone() {
     use common::journey::{GOOD_PASSWORD, post, up_to_password};
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("s.db").display());
-    std::fs::write(
-        dir.path().join("p.csv"),
-        "uid,category,given_name,family_name,birth_date,staff_number\n100001,staff,Élodie,Le Bœuf,14/07/1985,12345\n",
-    )
-    .unwrap();
-    assert_eq!(sesame(&["import", "p.csv"], &url, dir.path()).status.code(), Some(0));
-    let (mut child, addr) = common::serve_binary(dir.path(), &[("DATABASE_URL", &url), ("RUST_LOG", "debug")]);
-    let store = sesame::store::connect(&url).await.unwrap();
-    let app = common::TestApp { addr, client: common::browser(), store };
+    let (mut child, app) = served_with_elodie(dir.path(), &[("RUST_LOG", "debug")]).await;
     up_to_password(&app.client, &app).await;
     let fields = [("password", GOOD_PASSWORD), ("password_confirm", GOOD_PASSWORD), ("accept_rules", "on")];
     let (status, _, _) = post(&app.client, &app, "/activate/password", "/activate/password", &fields).await;

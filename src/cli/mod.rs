@@ -302,6 +302,10 @@ fn one_line(e: &dyn std::error::Error) -> String {
 }
 
 async fn serve(mut config: Config, store: Arc<dyn Store>) -> ExitCode {
+    if let Err(e) = crate::weak_passwords::apply(&mut config).await {
+        eprintln!("error: SESAME_WEAK_PASSWORDS_FILE: {e}");
+        return ExitCode::FAILURE;
+    }
     let listener = match tokio::net::TcpListener::bind(config.bind).await {
         Ok(l) => l,
         Err(e) => {

@@ -1,9 +1,14 @@
 //! The institution's password rules: which passwords are accepted, and how the rules are listed to people.
 
 use serde::{Deserialize, Serialize};
-use unicode_normalization::UnicodeNormalization;
-use unicode_normalization::char::is_combining_mark;
 use zxcvbn::feedback::{Suggestion, Warning};
+
+mod guessable;
+mod keyboard;
+pub mod weak_list;
+
+pub use guessable::Guessable;
+pub use weak_list::WeakList;
 
 /// The special characters of the help page. The apostrophe and the backslash are not in it:
 /// some downstream directories and scripts mishandle them.
@@ -15,44 +20,6 @@ pub const MAX_LENGTH_LIMIT: usize = 1024;
 
 /// Highest score zxcvbn gives.
 pub const MAX_STRENGTH: u8 = 4;
-
-/// Words that French speakers use in weak passwords and that zxcvbn's English dictionaries
-/// miss (« motdepasse », or « azerty » since zxcvbn only knows the QWERTY layout). They are
-/// given to zxcvbn as extra user inputs, its only hook for a dictionary of our own.
-const FRENCH_WEAK_WORDS: &[&str] = &[
-    "motdepasse",
-    "azerty",
-    "azertyuiop",
-    "qsdfgh",
-    "qsdfghjklm",
-    "wxcvbn",
-    "soleil",
-    "bonjour",
-    "coucou",
-    "doudou",
-    "loulou",
-    "chouchou",
-    "jetaime",
-    "amour",
-    "princesse",
-    "chocolat",
-    "vacances",
-    "marseille",
-    "paris",
-    "france",
-    "liberte",
-    "bienvenue",
-    "secret",
-    "universite",
-    "etudiant",
-    "etudiante",
-    "sesame",
-    "nicolas",
-    "camille",
-    "julien",
-    "thomas",
-    "isabelle",
-];
 
 /// Shorter pieces of a person's data are too common to mean anything to zxcvbn.
 const MIN_USER_TOKEN_CHARS: usize = 3;
@@ -79,8 +46,16 @@ pub struct PasswordPolicy {
     /// How many previous passwords a new one must differ from; the caller checks it, since it
     /// takes hash verification. 0 turns the rule off.
     pub history_depth: usize,
-    /// Lowest zxcvbn score (0–4) accepted; `None` turns the check off.
+    /// Lowest zxcvbn score (0–4) accepted; `None` turns the check off, and with it the
+    /// check for French words, names and AZERTY walks.
     pub min_strength: Option<u8>,
+    /// The institution's own words (name, acronym, city, campus…), refused as the word a
+    /// password is built on and given to zxcvbn.
+    pub institution_words: Vec<String>,
+    /// Passwords refused whatever the rest says, loaded once at start-up from
+    /// `SESAME_WEAK_PASSWORDS_FILE`; not part of the TOML table.
+    #[serde(skip)]
+    pub weak_list: WeakList,
 }
 
 impl Default for PasswordPolicy {
@@ -97,6 +72,8 @@ impl Default for PasswordPolicy {
             forbid_login: true,
             history_depth: 3,
             min_strength: Some(3),
+            institution_words: Vec::new(),
+            weak_list: WeakList::default(),
         }
     }
 }
@@ -310,6 +287,9 @@ impl PasswordPolicy {
         if self.forbid_login && contains_login(candidate, ctx.login) {
             violations.push(Violation::ContainsLogin);
         }
+        if violations.is_empty() && self.weak_list.contains(candidate) {
+            violations.push(Guessable::Listed.violation());
+        }
         if violations.is_empty()
             && let Some(min_strength) = self.min_strength
             && let Some(weak) = self.strength_violation(candidate, ctx, min_strength)
@@ -365,7 +345,15 @@ impl PasswordPolicy {
     }
 
     fn strength_violation(&self, candidate: &str, ctx: &PasswordContext<'_>, min_strength: u8) -> Option<Violation> {
-        let inputs = strength_inputs(ctx);
+        if min_strength == 0 {
+            return None;
+        }
+        // Our lists first: they are cheaper than zxcvbn and say more precisely what is wrong.
+        let personal: Vec<&str> = std::iter::once(ctx.login).chain(ctx.user_inputs.iter().copied()).collect();
+        if let Some(kind) = guessable::guessable(candidate, &self.institution_words, &personal) {
+            return Some(kind.violation());
+        }
+        let inputs = self.strength_inputs(ctx);
         let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
         let estimate = zxcvbn::zxcvbn(candidate, &inputs);
         if u8::from(estimate.score()) >= min_strength {
@@ -401,32 +389,32 @@ fn contains_login(candidate: &str, login: &str) -> bool {
 
 /// zxcvbn compares the password with each input as a whole word, so « Hauts-de-France » or
 /// « jean.dupont » only help once split into words, and « Université » only once people's
-/// habit of typing it without accents is taken into account.
-fn strength_inputs(ctx: &PasswordContext<'_>) -> Vec<String> {
-    let mut inputs: Vec<String> = Vec::new();
-    let mut add = |value: String| {
-        if value.chars().count() >= MIN_USER_TOKEN_CHARS && !inputs.contains(&value) {
-            inputs.push(value);
-        }
-    };
-    for value in std::iter::once(&ctx.login).chain(ctx.user_inputs.iter()) {
-        let lower = value.trim().to_lowercase();
-        let folded = without_accents(&lower);
-        for form in [lower, folded] {
-            for word in form.split(|c: char| !c.is_alphanumeric()) {
-                add(word.to_owned());
+/// habit of typing it without accents is taken into account. Our common passwords and
+/// AZERTY rows go in too, so that zxcvbn sees them inside longer passwords.
+impl PasswordPolicy {
+    fn strength_inputs(&self, ctx: &PasswordContext<'_>) -> Vec<String> {
+        let mut inputs: Vec<String> = Vec::new();
+        let mut add = |value: String| {
+            if value.chars().count() >= MIN_USER_TOKEN_CHARS && !inputs.contains(&value) {
+                inputs.push(value);
             }
-            add(form);
+        };
+        let own = self.institution_words.iter().map(String::as_str);
+        for value in std::iter::once(ctx.login).chain(ctx.user_inputs.iter().copied()).chain(own) {
+            let lower = value.trim().to_lowercase();
+            let folded = guessable::fold(&lower);
+            for form in [lower, folded] {
+                for word in form.split(|c: char| !c.is_alphanumeric()) {
+                    add(word.to_owned());
+                }
+                add(form);
+            }
         }
+        for word in guessable::entries(guessable::COMMON_PASSWORDS).chain(keyboard::ROWS.iter().copied()) {
+            add(word.to_owned());
+        }
+        inputs
     }
-    for word in FRENCH_WEAK_WORDS {
-        add((*word).to_owned());
-    }
-    inputs
-}
-
-fn without_accents(value: &str) -> String {
-    value.nfd().filter(|c| !is_combining_mark(*c)).nfc().collect()
 }
 
 /// Exhaustive on purpose: a warning added by a new zxcvbn must get a translation.
@@ -849,6 +837,111 @@ mod tests {
         }
     }
 
+    // --- French passwords ------------------------------------------------------------------
+
+    fn weak_because(candidate: &str) -> Option<&'static str> {
+        match check(candidate).as_slice() {
+            [Violation::TooWeak { warning, .. }] => *warning,
+            other => panic!("{candidate}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn passwords_french_people_pick_are_refused_with_the_reason() {
+        for (candidate, reason) in [
+            ("Azerty123456!", "password.weak.keyboard_walk"),
+            ("Soleil2024!!", "password.weak.common_password"),
+            ("Motdepasse2024!", "password.weak.common_password"),
+            // The context's institution is an « Université ».
+            ("Universite2026!", "password.weak.personal_data"),
+            ("Bonjour123456!", "password.weak.common_password"),
+            ("Marseille13000!", "password.weak.common_password"),
+            ("2024!Wxcvbn!#", "password.weak.keyboard_walk"),
+            ("Grenouille2024!", "password.weak.french_word"),
+            ("Sandrine1978!", "password.weak.first_name"),
+            ("Strasbourg67!", "password.weak.place"),
+            ("Polytechnique2024!", "password.weak.personal_data"),
+            ("Dupont-1985!!", "password.weak.personal_data"),
+        ] {
+            assert_eq!(weak_because(candidate), Some(reason), "{candidate}");
+        }
+    }
+
+    #[test]
+    fn institution_words_come_from_the_policy() {
+        let policy: PasswordPolicy =
+            serde_json::from_str(r#"{"institution_words": ["UPHF", "Valenciennes"]}"#).expect("valid policy");
+        assert_eq!(policy.min_length, 12, "other keys keep their defaults");
+        let elsewhere = PasswordContext { login: "marie.curie", user_inputs: &[] };
+        for candidate in ["Valenciennes59!", "!!Uphf2024!!#"] {
+            let violations = policy.check(candidate, &elsewhere);
+            let expected = Violation::TooWeak {
+                warning: Some("password.weak.institution_word"),
+                suggestions: vec!["zxcvbn.suggestion.use_a_few_words"],
+            };
+            assert_eq!(violations, vec![expected], "{candidate}");
+        }
+        assert!(PasswordPolicy::default().strength_inputs(&elsewhere).iter().all(|i| i != "uphf"));
+        assert!(policy.strength_inputs(&elsewhere).iter().any(|i| i == "uphf"));
+    }
+
+    #[test]
+    fn random_passwords_of_all_four_kinds_pass() {
+        use rand::{Rng, SeedableRng, seq::SliceRandom};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(19);
+        let kinds: [Vec<char>; 4] = [
+            ('a'..='z').collect(),
+            ('A'..='Z').collect(),
+            ('0'..='9').collect(),
+            DEFAULT_SPECIAL_CHARACTERS.chars().collect(),
+        ];
+        let all: Vec<char> = kinds.concat();
+        let policy = PasswordPolicy::default();
+        for _ in 0..1000 {
+            let mut chars: Vec<char> = kinds.iter().map(|kind| kind[rng.gen_range(0..kind.len())]).collect();
+            chars.extend((0..8).map(|_| all[rng.gen_range(0..all.len())]));
+            chars.shuffle(&mut rng);
+            let candidate: String = chars.into_iter().collect();
+            assert_eq!(policy.check(&candidate, &ctx()), Vec::new(), "{candidate}");
+        }
+    }
+
+    #[test]
+    fn listed_passwords_are_refused_even_without_the_strength_check() {
+        let list = weak_list::list_of(&[b"Trottinette#42", b"Vx7#kq2!LmpZ"]);
+        for min_strength in [None, Some(3)] {
+            let policy = PasswordPolicy { weak_list: list.clone(), min_strength, ..PasswordPolicy::default() };
+            assert_eq!(policy.check("Vx7#kq2!LmpZ", &ctx()), vec![Guessable::Listed.violation()]);
+            assert_eq!(policy.check("Vx7#kq2!LmpY", &ctx()), Vec::new());
+        }
+        let policy = PasswordPolicy { weak_list: list, ..PasswordPolicy::default() };
+        assert_eq!(policy.check("Trottinette42", &ctx()), vec![Violation::MissingSpecial], "other rules first");
+    }
+
+    #[test]
+    fn french_checks_are_off_with_the_strength_check() {
+        for min_strength in [None, Some(0)] {
+            let policy = PasswordPolicy { min_strength, ..PasswordPolicy::default() };
+            assert_eq!(policy.check("Soleil2024!!", &ctx()), Vec::new());
+        }
+    }
+
+    #[test]
+    fn every_reason_of_our_own_is_translated() {
+        for kind in [
+            Guessable::KeyboardWalk,
+            Guessable::CommonPassword,
+            Guessable::FrenchWord,
+            Guessable::FirstName,
+            Guessable::Place,
+            Guessable::InstitutionWord,
+            Guessable::PersonalData,
+            Guessable::Listed,
+        ] {
+            assert_translated(kind.key(), &[]);
+        }
+    }
+
     // --- user inputs ----------------------------------------------------------------------
 
     #[test]
@@ -878,7 +971,7 @@ mod tests {
 
     #[test]
     fn user_inputs_are_split_into_words_and_folded() {
-        let inputs = strength_inputs(&ctx());
+        let inputs = PasswordPolicy::default().strength_inputs(&ctx());
         for expected in [
             "jean.dupont",
             "jean",

@@ -17,19 +17,54 @@ pub const CUSTOM_QUESTION_ID: &str = "custom";
 pub const CUSTOM_QUESTION_KEY: &str = "security_question.custom";
 
 /// The form an answer is stored and compared in, so that a person who typed « Crème  Brûlée »
-/// at activation gets in with « creme brulee » years later, from a phone keyboard.
+/// or « Dupont-Lefèvre » at activation gets in with « creme brulee » or « dupont lefevre »
+/// years later, from a phone keyboard.
 ///
 /// Beyond NFKC (which folds ligatures such as « ﬁ » and full-width letters), lower-casing,
 /// accent removal and whitespace collapsing, it also writes « œ », « æ » and « ß » as « oe »,
-/// « ae » and « ss », turns typographic apostrophes (’ ‘ ʼ `) into ', and drops control and
-/// invisible characters (zero-width spaces, soft hyphens, byte-order marks), none of which a
-/// person can tell apart on screen. Changing it makes stored answers unreachable.
+/// « ae » and « ss », reads hyphens, apostrophes and other punctuation as spaces, and drops
+/// control and invisible characters (zero-width spaces, soft hyphens, byte-order marks), none
+/// of which a person can tell apart on screen or remembers typing. Changing it makes stored
+/// answers unreachable unless the previous form is kept for verification, as `legacy` is.
 pub fn normalize_answer(input: &str) -> String {
+    normalize(input, Punctuation::AsSpace)
+}
+
+/// The typed answer in each form a stored hash may have been made from.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AnswerForms {
+    pub current: String,
+    /// The form of hashes made before punctuation counted as spaces (typographic apostrophes
+    /// written ', other punctuation kept), when it differs from `current`.
+    pub legacy: Option<String>,
+}
+
+impl AnswerForms {
+    pub fn of(input: &str) -> Self {
+        let current = normalize_answer(input);
+        let legacy = Some(normalize(input, Punctuation::Kept)).filter(|legacy| *legacy != current);
+        Self { current, legacy }
+    }
+}
+
+impl fmt::Debug for AnswerForms {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AnswerForms([redacted])")
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Punctuation {
+    AsSpace,
+    Kept,
+}
+
+fn normalize(input: &str, punctuation: Punctuation) -> String {
     let lowered: String = input.nfkc().flat_map(char::to_lowercase).collect();
     let mut out = String::with_capacity(lowered.len());
     let mut pending_space = false;
     for c in lowered.nfd() {
-        if c.is_whitespace() {
+        if c.is_whitespace() || (punctuation == Punctuation::AsSpace && is_punctuation(c)) {
             pending_space = true;
             continue;
         }
@@ -50,6 +85,16 @@ pub fn normalize_answer(input: &str) -> String {
     }
     // Recomposition only matters for scripts such as Hangul, whose syllables NFD split.
     out.nfc().collect()
+}
+
+/// Punctuation as Unicode classes it (connectors, dashes, brackets, quotes and the rest), in
+/// the scripts our people write; symbols such as « + », « $ » or « = » still count.
+fn is_punctuation(c: char) -> bool {
+    matches!(c,
+        '!' | '"' | '#' | '%' | '&' | '\'' | '(' | ')' | '*' | ',' | '-' | '.' | '/' | ':' | ';' | '?' | '@'
+        | '[' | '\\' | ']' | '_' | '{' | '}' | '`'
+        | '¡' | '§' | '«' | '¶' | '·' | '»' | '¿' | '\u{02bc}'
+        | '\u{2010}'..='\u{2027}' | '\u{2030}'..='\u{205e}' | '\u{3001}'..='\u{3003}' | '\u{3008}'..='\u{3011}')
 }
 
 fn is_invisible(c: char) -> bool {
@@ -304,12 +349,25 @@ mod tests {
     }
 
     #[test]
-    fn typographic_apostrophes_match_the_typewriter_one() {
-        let expected = "l'hay-les-roses";
-        assert_eq!(normalize_answer("L’Haÿ-les-Roses"), expected);
-        assert_eq!(normalize_answer("L'Haÿ-les-Roses"), expected);
-        assert_eq!(normalize_answer("L‘Haÿ-les-Roses"), expected);
-        assert_eq!(normalize_answer("Lʼhaÿ-les-roses"), expected);
+    fn hyphens_apostrophes_and_punctuation_read_as_spaces() {
+        assert_eq!(normalize_answer("Dupont-Lefèvre"), "dupont lefevre");
+        assert_eq!(normalize_answer("dupont lefevre"), "dupont lefevre");
+        for typed in ["L’Haÿ-les-Roses", "L'Haÿ-les-Roses", "L‘Haÿ-les-Roses", "Lʼhaÿ-les-roses", "l hay les roses"]
+        {
+            assert_eq!(normalize_answer(typed), "l hay les roses", "{typed}");
+        }
+        assert_eq!(normalize_answer("« Médor », St. Malo (35) ; n°1… ¿qué?"), "medor st malo 35 n°1 que");
+        assert_eq!(normalize_answer("Jean‐Pierre — Marie–Claire"), "jean pierre marie claire");
+        assert_eq!(normalize_answer("C++ = 2$"), "c++ = 2$", "symbols are not punctuation");
+    }
+
+    #[test]
+    fn the_legacy_form_is_kept_only_where_it_differs() {
+        let forms = AnswerForms::of("L’Haÿ-les-Roses");
+        assert_eq!(forms.current, "l hay les roses");
+        assert_eq!(forms.legacy.as_deref(), Some("l'hay-les-roses"));
+        assert_eq!(AnswerForms::of("Crème  Brûlée").legacy, None);
+        assert_eq!(format!("{forms:?}"), "AnswerForms([redacted])");
     }
 
     #[test]
@@ -332,7 +390,8 @@ mod tests {
 
     #[test]
     fn normalisation_is_idempotent() {
-        for input in ["Crème  Brûlée", "ﬁdèle", "L’Haÿ", "Straße", "서울", " a\u{200b} b "] {
+        for input in ["Crème  Brûlée", "ﬁdèle", "L’Haÿ", "Straße", "서울", " a\u{200b} b ", "Dupont-Lefèvre", "-a- -b-"]
+        {
             let once = normalize_answer(input);
             assert_eq!(normalize_answer(&once), once, "{input}");
         }
@@ -359,6 +418,12 @@ mod tests {
         let shown = format!("{answer:?}");
         assert_eq!(shown, "SecurityAnswer([redacted])");
         assert!(!format!("{:?}", Some(answer)).contains("medor"));
+    }
+
+    #[test]
+    fn punctuation_alone_is_an_empty_answer() {
+        assert_eq!(SecurityAnswer::parse("...", &[]), Err(AnswerError::Empty));
+        assert_eq!(SecurityAnswer::parse("« — »", &[]), Err(AnswerError::Empty));
     }
 
     #[test]
@@ -416,7 +481,7 @@ mod tests {
     #[test]
     fn blank_or_punctuation_only_forbidden_values_are_ignored() {
         assert!(SecurityAnswer::parse("Médor", &["", "  ", "\u{200b}"]).is_ok());
-        assert!(SecurityAnswer::parse("...", &["---"]).is_ok());
+        assert!(SecurityAnswer::parse("Médor", &["---", "..."]).is_ok());
     }
 
     #[test]

@@ -533,6 +533,10 @@ pub trait Store: Send + Sync + 'static {
     /// This database's import lock, across processes and machines: None when another import
     /// holds it. It is held until the guard is dropped or the process ends, however it ends.
     async fn import_lock(&self) -> Result<Option<ImportLock>>;
+
+    /// Replaces a security answer's hash of an older normalised form, or made with weaker
+    /// parameters, by one of today's; only while `old_hash` is still the stored one.
+    async fn rehash_answer(&self, person_id: i64, old_hash: &str, new_hash: &str) -> Result<()>;
 }
 
 /// Opens the database named by the URL, failing fast when it does not answer; no directory.

@@ -579,6 +579,16 @@ async fn throttle_clear(&self, key: &str) -> Result<()> {
             .await?;
         Ok(())
     }
+
+    async fn rehash_answer(&self, person_id: i64, old_hash: &str, new_hash: &str) -> Result<()> {
+        sqlx::query("UPDATE accounts SET answer_hash = $3 WHERE person_id = $1 AND answer_hash = $2")
+            .bind(person_id)
+            .bind(old_hash)
+            .bind(new_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
         }
     };
 }

@@ -169,15 +169,12 @@ async fn question_submit(
     };
     // An answer the rules would not have accepted cannot be the one saved: said at once,
     // without a hash or a failure counted.
-    let answer = match SecurityAnswer::parse(&fields.answer, &[]) {
-        Ok(answer) => SecretString::from(answer.as_str().to_owned()),
-        Err(e) => {
-            let mut errors = FieldErrors::default();
-            errors.add("answer", page.t_with(e.code(), &e.params()));
-            return again(page, errors);
-        }
-    };
-    if state.hasher.matches(&answer, &account.answer_hash).await? {
+    if let Err(e) = SecurityAnswer::parse(&fields.answer, &[]) {
+        let mut errors = FieldErrors::default();
+        errors.add("answer", page.t_with(e.code(), &e.params()));
+        return again(page, errors);
+    }
+    if state.hasher.verify_answer(&*state.store, person.id, &fields.answer, &account.answer_hash).await? {
         state.store.throttle_clear(&key).await?;
         recovery.answered = true;
         session.insert(RECOVERY, &recovery).await?;
