@@ -374,15 +374,15 @@ async fn the_outbox_retries_until_smtp_answers_and_sends_once(t: TestStore) {
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(app.store.mail_backlog().await.unwrap(), 1, "refused, kept for later");
 
-    let smtp = common::FakeSmtp::start(port).await;
+    let smtp = common::Relay::start_on(port, common::Mode::Accept).await;
     for _ in 0..80 {
-        if !smtp.received.lock().unwrap().is_empty() {
+        if !smtp.messages.lock().unwrap().is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let received = smtp.received.lock().unwrap().clone();
+    let received = smtp.messages.lock().unwrap().clone();
     assert_eq!(received.len(), 1, "exactly once");
     assert!(received[0].contains("elodie.leboeuf@example.edu") && !received[0].contains(GOOD_PASSWORD));
     assert_eq!(app.store.mail_backlog().await.unwrap(), 0);

@@ -3,112 +3,15 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::TestStore;
+use common::{Mode, Relay, TestStore};
 use sesame::cli::import::{Options, import_lines, parse_csv};
 use sesame::mail::Transport;
 use sesame::mail::worker::Worker;
 use sesame::outbox::Pace;
 use sesame::store::Store;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-
-/// How the relay answers the end of a message.
-#[derive(Clone, Copy)]
-enum Mode {
-    /// 250 after this long.
-    Slow(Duration),
-    /// Never.
-    Hung,
-    /// 451 to the first message, 250 to the others.
-    RefuseFirst,
-}
-
-/// An SMTP relay of the test's own that keeps every message it was sent (accepted or not).
-struct Relay {
-    port: u16,
-    messages: Arc<Mutex<Vec<String>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl Relay {
-    async fn start(mode: Mode) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let messages = Arc::new(Mutex::new(Vec::new()));
-        let keep = messages.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let keep = keep.clone();
-                tokio::spawn(async move {
-                    let _ = session(stream, keep, mode).await;
-                });
-            }
-        });
-        Self { port, messages, task }
-    }
-
-    fn url(&self) -> String {
-        format!("smtp://127.0.0.1:{}", self.port)
-    }
-
-    fn message_ids(&self) -> Vec<String> {
-        let messages = self.messages.lock().unwrap();
-        messages
-            .iter()
-            .filter_map(|m| m.lines().find_map(|l| l.strip_prefix("Message-ID: ")).map(str::to_string))
-            .collect()
-    }
-}
-
-async fn session(stream: tokio::net::TcpStream, keep: Arc<Mutex<Vec<String>>>, mode: Mode) -> std::io::Result<()> {
-    let (read, mut write) = stream.into_split();
-    let mut lines = BufReader::new(read).lines();
-    write.write_all(b"220 relay ESMTP\r\n").await?;
-    while let Some(line) = lines.next_line().await? {
-        match line.split_whitespace().next().unwrap_or("").to_ascii_uppercase().as_str() {
-            "EHLO" | "HELO" => write.write_all(b"250-relay\r\n250 8BITMIME\r\n").await?,
-            "DATA" => {
-                write.write_all(b"354 go on\r\n").await?;
-                let mut message = String::new();
-                while let Some(l) = lines.next_line().await? {
-                    if l == "." {
-                        break;
-                    }
-                    message += &l;
-                    message.push('\n');
-                }
-                let first = {
-                    let mut all = keep.lock().unwrap();
-                    all.push(message);
-                    all.len() == 1
-                };
-                match mode {
-                    Mode::Slow(delay) => {
-                        tokio::time::sleep(delay).await;
-                        write.write_all(b"250 queued\r\n").await?;
-                    }
-                    Mode::Hung => std::future::pending::<()>().await,
-                    Mode::RefuseFirst if first => write.write_all(b"451 try again later\r\n").await?,
-                    Mode::RefuseFirst => write.write_all(b"250 queued\r\n").await?,
-                }
-            }
-            "QUIT" => {
-                write.write_all(b"221 bye\r\n").await?;
-                return Ok(());
-            }
-            _ => write.write_all(b"250 ok\r\n").await?,
-        }
-    }
-    Ok(())
-}
 
 /// `n` people activated straight through the store: `n` confirmation mails waiting.
 async fn queue_mails(store: &dyn Store, n: usize) {

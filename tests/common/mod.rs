@@ -214,44 +214,79 @@ pub fn postgres_addr() -> SocketAddr {
     format!("{}:{}", host, url.port().unwrap_or(5432)).parse().expect("PostgreSQL test host must be an IP address")
 }
 
-/// A minimal SMTP server that accepts every mail and keeps what it received.
-pub struct FakeSmtp {
-    pub received: Arc<std::sync::Mutex<Vec<String>>>,
+/// How the relay answers the end of a message.
+#[derive(Clone, Copy)]
+pub enum Mode {
+    /// 250 at once.
+    Accept,
+    /// 250 after this long.
+    Slow(std::time::Duration),
+    /// Never.
+    Hung,
+    /// 451 to the first message, 250 to the others.
+    RefuseFirst,
+}
+
+/// An SMTP relay of the test's own that keeps every message it was sent (accepted or not).
+pub struct Relay {
+    pub port: u16,
+    pub messages: Arc<std::sync::Mutex<Vec<String>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
-impl Drop for FakeSmtp {
+impl Drop for Relay {
     fn drop(&mut self) {
         self.task.abort();
     }
 }
 
-impl FakeSmtp {
-    pub async fn start(port: u16) -> Self {
+impl Relay {
+    pub async fn start(mode: Mode) -> Self {
+        Self::start_on(0, mode).await
+    }
+
+    /// On a chosen port, e.g. one the application was already told about.
+    pub async fn start_on(port: u16, mode: Mode) -> Self {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind smtp");
-        let received = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let keep = received.clone();
+        let port = listener.local_addr().unwrap().port();
+        let messages = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let keep = messages.clone();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let keep = keep.clone();
                 tokio::spawn(async move {
-                    let _ = smtp_session(stream, keep).await;
+                    let _ = smtp_session(stream, keep, mode).await;
                 });
             }
         });
-        Self { received, task }
+        Self { port, messages, task }
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    pub fn message_ids(&self) -> Vec<String> {
+        let messages = self.messages.lock().unwrap();
+        messages
+            .iter()
+            .filter_map(|m| m.lines().find_map(|l| l.strip_prefix("Message-ID: ")).map(str::to_string))
+            .collect()
     }
 }
 
-async fn smtp_session(stream: tokio::net::TcpStream, keep: Arc<std::sync::Mutex<Vec<String>>>) -> std::io::Result<()> {
+async fn smtp_session(
+    stream: tokio::net::TcpStream,
+    keep: Arc<std::sync::Mutex<Vec<String>>>,
+    mode: Mode,
+) -> std::io::Result<()> {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read).lines();
-    write.write_all(b"220 fake ESMTP\r\n").await?;
+    write.write_all(b"220 relay ESMTP\r\n").await?;
     while let Some(line) = lines.next_line().await? {
-        let verb = line.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
-        match verb.as_str() {
-            "EHLO" | "HELO" => write.write_all(b"250-fake\r\n250 8BITMIME\r\n").await?,
+        match line.split_whitespace().next().unwrap_or("").to_ascii_uppercase().as_str() {
+            "EHLO" | "HELO" => write.write_all(b"250-relay\r\n250 8BITMIME\r\n").await?,
             "DATA" => {
                 write.write_all(b"354 go on\r\n").await?;
                 let mut message = String::new();
@@ -259,11 +294,24 @@ async fn smtp_session(stream: tokio::net::TcpStream, keep: Arc<std::sync::Mutex<
                     if l == "." {
                         break;
                     }
-                    message.push_str(&l);
+                    message += &l;
                     message.push('\n');
                 }
-                keep.lock().unwrap().push(message);
-                write.write_all(b"250 queued\r\n").await?;
+                let first = {
+                    let mut all = keep.lock().unwrap();
+                    all.push(message);
+                    all.len() == 1
+                };
+                match mode {
+                    Mode::Accept => write.write_all(b"250 queued\r\n").await?,
+                    Mode::Slow(delay) => {
+                        tokio::time::sleep(delay).await;
+                        write.write_all(b"250 queued\r\n").await?;
+                    }
+                    Mode::Hung => std::future::pending::<()>().await,
+                    Mode::RefuseFirst if first => write.write_all(b"451 try again later\r\n").await?,
+                    Mode::RefuseFirst => write.write_all(b"250 queued\r\n").await?,
+                }
             }
             "QUIT" => {
                 write.write_all(b"221 bye\r\n").await?;
