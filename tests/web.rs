@@ -545,3 +545,34 @@ async fn readyz_follows_the_database_through_an_outage() {
     let page = app.client.get(app.url("/activate/identify?method=uid")).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK, "and so do the pages");
 }
+
+/// A SQLite database that answers reads but cannot take a write (a writer holding the lock, a
+/// read-only file) is not ready, and /readyz says so within a second instead of waiting out the
+/// busy time-out; once the lock is released it is ready again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_needs_a_database_that_can_be_written() {
+    let t = common::sqlite().await;
+    let app = spawn_app(test_config(&t.url), t.store.clone()).await;
+    assert_eq!(app.client.get(app.url("/readyz")).send().await.unwrap().status(), StatusCode::OK);
+    let other = sqlx::SqlitePool::connect(&t.url).await.unwrap();
+    let held = other.begin_with("BEGIN IMMEDIATE").await.unwrap();
+    let asked = std::time::Instant::now();
+    let during = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(during.status(), StatusCode::SERVICE_UNAVAILABLE, "the write lock is held elsewhere");
+    assert!(asked.elapsed() < std::time::Duration::from_secs(2), "answered in {:?}", asked.elapsed());
+    held.rollback().await.unwrap();
+    let mut ready = false;
+    for _ in 0..100 {
+        if app.client.get(app.url("/readyz")).send().await.unwrap().status() == StatusCode::OK {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(ready, "ready again without a restart");
+
+    let read_only = sesame::store::connect(&format!("{}?mode=ro", t.url)).await.unwrap();
+    let app = spawn_app(test_config(&t.url), read_only).await;
+    let res = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE, "a file that cannot be written");
+}

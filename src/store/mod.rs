@@ -383,7 +383,7 @@ pub trait Store: Send + Sync + 'static {
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<()>;
 
-    /// Answers when the database does.
+    /// Answers when the database does and, on SQLite, can take a write.
     async fn ping(&self) -> Result<()>;
 
     /// Everyone known, as an import needs them to plan.

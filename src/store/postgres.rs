@@ -101,6 +101,11 @@ fn not_before(column: &str, param: &str) -> String {
 const CLAIM_LOCK: &str = "FOR UPDATE SKIP LOCKED";
 
 impl_store!(PgStore, {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// One statement (each round trip costs more than the work): the account, then, only if it
     /// was inserted, the history, the audit event and the mail; all or nothing.
     async fn activate(

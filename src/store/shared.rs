@@ -108,11 +108,6 @@ macro_rules! impl_store {
         impl Store for $backend {
             $($own)*
 
-    async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
     async fn existing_people(&self) -> Result<Vec<ExistingPerson>> {
         let rows: Vec<PersonRecord> =
             sqlx::query_as(&format!("SELECT {PERSON_COLUMNS} FROM people")).fetch_all(&self.pool).await?;

@@ -70,6 +70,17 @@ fn not_before(column: &str, param: &str) -> String {
 const CLAIM_LOCK: &str = "";
 
 impl_store!(SqliteStore, {
+    /// Takes the write lock and writes the header's version (unchanged) in a transaction rolled
+    /// back: a file that cannot be written, or a writer that holds the lock too long, makes the
+    /// database not ready even though it still answers reads.
+    async fn ping(&self) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let version: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&mut *tx).await?;
+        sqlx::query(&format!("PRAGMA user_version = {version}")).execute(&mut *tx).await?;
+        tx.rollback().await?;
+        Ok(())
+    }
+
     async fn activate(
         &self,
         a: &NewAccount,
