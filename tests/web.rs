@@ -576,3 +576,22 @@ async fn readyz_needs_a_database_that_can_be_written() {
     let res = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE, "a file that cannot be written");
 }
+
+/// The client's `X-Request-Id` is kept only when it is 1 to 64 letters, digits, `.`, `_`, `-`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_tidy_request_id_is_kept() {
+    let t = common::sqlite().await;
+    let app = spawn_app(test_config(&t.url), t.store.clone()).await;
+    let answered = |id: String| {
+        let request = app.client.get(app.url("/healthz")).header("x-request-id", id);
+        async move { request.send().await.unwrap().headers()["x-request-id"].to_str().unwrap().to_string() }
+    };
+    for kept in ["abc-123_x.y", &"a".repeat(64)] {
+        assert_eq!(answered(kept.to_string()).await, kept);
+    }
+    for forged in ["a b", "x\" injected=\"1", "ok;rm", &"a".repeat(65), "é"] {
+        let id = answered(forged.to_string()).await;
+        assert_ne!(id, forged);
+        assert!(uuid::Uuid::parse_str(&id).is_ok(), "a new id of ours: {id}");
+    }
+}

@@ -107,6 +107,24 @@ pub fn app(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(axum::middleware::map_request(drop_unfit_request_id))
+}
+
+/// A client's `X-Request-Id` goes into every log line of its request and back in the answer:
+/// kept only when it is 1 to 64 letters, digits, `.`, `_` or `-`, so that nobody writes into
+/// the logs; otherwise the request gets an id of ours.
+async fn drop_unfit_request_id(
+    mut request: axum::http::Request<axum::body::Body>,
+) -> axum::http::Request<axum::body::Body> {
+    let fit = |v: &HeaderValue| {
+        let bytes = v.as_bytes();
+        (1..=64).contains(&bytes.len()) && bytes.iter().all(|b| b.is_ascii_alphanumeric() || b".-_".contains(b))
+    };
+    let headers = request.headers_mut();
+    if headers.get_all("x-request-id").iter().count() > 1 || headers.get("x-request-id").is_some_and(|v| !fit(v)) {
+        headers.remove("x-request-id");
+    }
+    request
 }
 
 /// Every log line of a request carries its id (also sent back as `X-Request-Id`), method and path;
