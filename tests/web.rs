@@ -595,3 +595,16 @@ async fn only_a_tidy_request_id_is_kept() {
         assert!(uuid::Uuid::parse_str(&id).is_ok(), "a new id of ours: {id}");
     }
 }
+
+/// A path that starts like another site's address never becomes a link to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_language_switch_stays_on_this_site() {
+    let t = common::sqlite().await;
+    let app = spawn_app(test_config(&t.url), t.store.clone()).await;
+    for path in ["//evil.example/x", "/%5Cevil.example", "///evil.example"] {
+        let res = app.client.get(format!("http://{}{path}", app.addr)).send().await.unwrap();
+        let body = res.text().await.unwrap();
+        assert!(body.contains("?lang=en"), "the switch is there: {body}");
+        assert!(!body.contains("href=\"//") && !body.contains("href=\"/\\"), "{path}: {body}");
+    }
+}

@@ -86,7 +86,9 @@ impl Page {
         let path = full_path.strip_prefix(base.as_str()).unwrap_or(full_path);
         Self {
             locale,
-            path: if path.is_empty() { "/".into() } else { path.to_string() },
+            // One leading slash, always: `//host/x` or `/\host` would make the language switch
+            // a link to another site.
+            path: format!("/{}", path.trim_start_matches(['/', '\\'])),
             base,
             institution: state.config.institution_name.clone(),
             assets: state.assets.clone(),
