@@ -312,6 +312,17 @@ async fn activate_with(app: &TestApp, password: &str) {
     assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/activate/done"));
 }
 
+/// A slapd with Élodie's entry (every class, or inetOrgPerson only), and Élodie activated
+/// through the application, her password already in the directory.
+async fn activated(t: &TestStore, all_classes: bool, nt_hash: bool) -> (Slapd, TestApp) {
+    let slapd = Slapd::start().await;
+    slapd.add_person(ELODIE, "100001", all_classes).await;
+    let app = app(t, config(t, &slapd, nt_hash)).await;
+    activate(&app).await;
+    assert!(slapd.eventually_binds(ELODIE, GOOD_PASSWORD, true, SOON).await, "the new password binds");
+    (slapd, app)
+}
+
 async fn signed_in(app: &TestApp, password: &str) -> reqwest::Client {
     let c = app.new_client();
     let (s, l, _) = post(&c, app, "/login", "/login", &[("login", "elodie.leboeuf"), ("password", password)]).await;
@@ -322,11 +333,7 @@ async fn signed_in(app: &TestApp, password: &str) -> reqwest::Client {
 const SOON: Duration = Duration::from_secs(10);
 
 async fn activation_password_binds_as_argon2(t: TestStore) {
-    let slapd = Slapd::start().await;
-    slapd.add_person(ELODIE, "100001", true).await;
-    let app = app(&t, config(&t, &slapd, false)).await;
-    activate(&app).await;
-    assert!(slapd.eventually_binds(ELODIE, GOOD_PASSWORD, true, SOON).await, "the new password binds");
+    let (slapd, app) = activated(&t, true, false).await;
     assert!(!slapd.binds(ELODIE, "Vélo-Rouge-Lune-43").await, "a wrong one does not");
     let entry = slapd.read(ELODIE).await;
     let stored = &entry["userPassword"][0];
@@ -342,11 +349,7 @@ async fn activation_password_binds_as_argon2(t: TestStore) {
 }
 
 async fn account_change_and_recovery_replace_the_directory_password(t: TestStore) {
-    let slapd = Slapd::start().await;
-    slapd.add_person(ELODIE, "100001", false).await;
-    let app = app(&t, config(&t, &slapd, false)).await;
-    activate(&app).await;
-    assert!(slapd.eventually_binds(ELODIE, GOOD_PASSWORD, true, SOON).await);
+    let (slapd, app) = activated(&t, false, false).await;
 
     let c = signed_in(&app, GOOD_PASSWORD).await;
     let second = "Deuxieme-Piste-Verte-2";
@@ -372,11 +375,7 @@ async fn account_change_and_recovery_replace_the_directory_password(t: TestStore
 }
 
 async fn visibility_follows_the_preferences(t: TestStore) {
-    let slapd = Slapd::start().await;
-    slapd.add_person(ELODIE, "100001", true).await;
-    let app = app(&t, config(&t, &slapd, false)).await;
-    activate(&app).await;
-    assert!(slapd.eventually_binds(ELODIE, GOOD_PASSWORD, true, SOON).await);
+    let (slapd, app) = activated(&t, true, false).await;
     assert!(!slapd.read(ELODIE).await.contains_key("supannListeRouge"), "activation leaves what HR set");
     let c = signed_in(&app, GOOD_PASSWORD).await;
     for (visible, expected) in [("no", "TRUE"), ("yes", "FALSE")] {
@@ -475,11 +474,7 @@ async fn dump_directory_outbox(t: &TestStore) -> String {
 }
 
 async fn reset_and_disable_remove_the_password(t: TestStore) {
-    let slapd = Slapd::start().await;
-    slapd.add_person(ELODIE, "100001", true).await;
-    let app = app(&t, config(&t, &slapd, true)).await;
-    activate(&app).await;
-    assert!(slapd.eventually_binds(ELODIE, GOOD_PASSWORD, true, SOON).await);
+    let (slapd, app) = activated(&t, true, true).await;
     let deadline = Instant::now() + SOON;
     while !slapd.read(ELODIE).await.contains_key("sambaNTPassword") {
         assert!(Instant::now() < deadline);
