@@ -292,10 +292,15 @@ async fn directory_store(t: &TestStore) -> Arc<dyn Store> {
     store::connect_with(&t.url, true).await.expect("open with a directory")
 }
 
-async fn app(t: &TestStore, config: Config) -> TestApp {
+/// Élodie and Ana, as the HR export gives them.
+async fn import_people(t: &TestStore) {
     let today = time::OffsetDateTime::now_utc().date();
     let (lines, _) = parse_csv(PEOPLE.as_bytes(), today).unwrap();
     import_lines(t.store.as_ref(), lines, "example.edu", Options::default()).await.unwrap();
+}
+
+async fn app(t: &TestStore, config: Config) -> TestApp {
+    import_people(t).await;
     spawn_app(config, directory_store(t).await).await
 }
 
@@ -662,10 +667,7 @@ async fn serve_logs_no_directory_secret() {
     let t = common::sqlite().await;
     let slapd = Slapd::start().await;
     slapd.add_person(ELODIE, "100001", true).await;
-    let today = time::OffsetDateTime::now_utc().date();
-    import_lines(t.store.as_ref(), parse_csv(PEOPLE.as_bytes(), today).unwrap().0, "example.edu", Options::default())
-        .await
-        .unwrap();
+    import_people(&t).await;
     let dir = tempfile::tempdir().unwrap();
     let env = cli_env(&t, &slapd);
     let mut vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -698,10 +700,7 @@ async fn a_change_modified_but_not_marked_goes_again_harmlessly(t: TestStore) {
     use sesame::domain::directory::{Current, modifications};
     let slapd = Slapd::start().await;
     slapd.add_person(ELODIE, "100001", true).await;
-    let today = time::OffsetDateTime::now_utc().date();
-    import_lines(t.store.as_ref(), parse_csv(PEOPLE.as_bytes(), today).unwrap().0, "example.edu", Options::default())
-        .await
-        .unwrap();
+    import_people(&t).await;
     let store = directory_store(&t).await;
     let person = store.find_by_login("elodie.leboeuf").await.unwrap().unwrap();
     let hash = sesame::hashing::Hasher::owasp().hash(&SecretString::from(GOOD_PASSWORD)).await.unwrap();
@@ -800,10 +799,7 @@ async fn two_instances_deliver_each_change_once() {
 /// older version leaves a newer change waiting.
 async fn waiting_changes_merge_as_the_domain_says(t: TestStore) {
     use sesame::domain::directory::Pending;
-    let today = time::OffsetDateTime::now_utc().date();
-    import_lines(t.store.as_ref(), parse_csv(PEOPLE.as_bytes(), today).unwrap().0, "example.edu", Options::default())
-        .await
-        .unwrap();
+    import_people(&t).await;
     let store = directory_store(&t).await;
     let person = store.find_by_login("elodie.leboeuf").await.unwrap().unwrap();
     let claim =
