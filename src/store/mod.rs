@@ -37,12 +37,27 @@ pub enum StoreError {
     Other(#[source] sqlx::Error),
 }
 
+/// A database error that says the database cannot serve now, not that the query was wrong:
+/// SQLite's busy or locked database, read-only file, I/O error, full disk or file it cannot
+/// open; PostgreSQL's lost connection (08), exhausted resources such as a full disk (53), a
+/// statement cancelled by its time-out or a server shutting down (57), a read-only replica.
+fn cannot_serve_now(db: &dyn sqlx::error::DatabaseError) -> bool {
+    let Some(code) = db.code() else { return false };
+    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        // The extended result code; its low byte is the primary one.
+        code.parse::<i32>().is_ok_and(|extended| matches!(extended & 0xff, 5 | 6 | 8 | 10 | 13 | 14))
+    } else {
+        ["08", "53", "57"].iter().any(|class| code.starts_with(class)) || code == "25006"
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
                 Self::Unavailable(e)
             }
+            sqlx::Error::Database(db) if cannot_serve_now(db.as_ref()) => Self::Unavailable(e),
             // Only a refusal by a unique or check constraint is a conflict: other errors name a
             // constraint too (an index row too large names the index), and are ours.
             sqlx::Error::Database(db) if db.is_unique_violation() || db.is_check_violation() => {

@@ -4,7 +4,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::{Connection, QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use time::OffsetDateTime;
 
 use super::sessions::{SessionRows, SqliteSessions};
@@ -42,7 +42,13 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(timeout);
         let file = options.get_filename().to_path_buf();
-        let pool = SqlitePoolOptions::new().max_connections(8).acquire_timeout(timeout).connect_with(options).await?;
+        let read_only = url.split_once('?').is_some_and(|(_, query)| query.split('&').any(|p| p == "mode=ro"));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(timeout)
+            .after_release(move |conn, _| Box::pin(async move { Ok(fit_for_reuse(conn, read_only).await) }))
+            .connect_with(options)
+            .await?;
         let sessions = tower_sessions_sqlx_store::SqliteStore::new(pool.clone())
             .with_table_name("tower_sessions")
             .map_err(|e| sqlx::Error::Configuration(e.into()))?;
@@ -59,6 +65,31 @@ impl SqliteStore {
     }
 }
 
+/// Whether a connection given back to the pool may serve again: outside any transaction, and
+/// able to write unless the URL asked for a read-only database; otherwise the pool closes it
+/// (rolling back what it holds) and opens a fresh one when needed.
+///
+/// A statement or COMMIT that fails on a full disk can make SQLite roll the whole transaction
+/// back by itself while sqlx still counts it open: its ROLLBACK then fails, the count stays at
+/// one, and the next transaction on that connection becomes a SAVEPOINT whose ROLLBACK TO
+/// leaves SQLite inside a transaction for good, holding the write lock and keeping every later
+/// write to itself. And SQLite opens a file it may not write read-only, without a word: such a
+/// connection would stay read-only after the permission is fixed.
+async fn fit_for_reuse(conn: &mut SqliteConnection, read_only: bool) -> bool {
+    // Waits for the worker to have run what came before (a dropped transaction's rollback).
+    let Ok(mut handle) = conn.lock_handle().await else { return false };
+    let db = handle.as_raw_handle().as_ptr();
+    // SAFETY: `db` is the open handle this lock gives us alone; both calls only read its state.
+    let (outside_transaction, writable) = unsafe {
+        (
+            libsqlite3_sys::sqlite3_get_autocommit(db) != 0,
+            libsqlite3_sys::sqlite3_db_readonly(db, c"main".as_ptr()) == 0,
+        )
+    };
+    drop(handle);
+    outside_transaction && (writable || read_only) && !conn.is_in_transaction()
+}
+
 /// `column` at or after the time bound as `param`. SQLite keeps times as sqlx writes them,
 /// RFC 3339 text with only the fraction digits needed ("…:05Z", "…:05.5Z"), and such text
 /// sorts wrongly within a second ('.' comes before 'Z'): compare Julian days instead.
@@ -70,13 +101,13 @@ fn not_before(column: &str, param: &str) -> String {
 const CLAIM_LOCK: &str = "";
 
 impl_store!(SqliteStore, {
-    /// Takes the write lock and writes the header's version (unchanged) in a transaction rolled
-    /// back: a file that cannot be written, or a writer that holds the lock too long, makes the
-    /// database not ready even though it still answers reads.
+    /// Takes the write lock and writes 32 KB into a new table, in a transaction rolled back: a
+    /// file that cannot be written or has no room for a few more writes, or a writer that holds
+    /// the lock too long, makes the database not ready even though it still answers reads.
     async fn ping(&self) -> Result<()> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let version: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&mut *tx).await?;
-        sqlx::query(&format!("PRAGMA user_version = {version}")).execute(&mut *tx).await?;
+        sqlx::query("CREATE TABLE readiness_probe (x)").execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO readiness_probe VALUES (zeroblob(32768))").execute(&mut *tx).await?;
         tx.rollback().await?;
         Ok(())
     }

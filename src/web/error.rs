@@ -21,6 +21,9 @@ pub enum AppError {
     /// 503: the session store (in the database) failed; like `Store(Unavailable)`.
     #[error("session store: {0}")]
     Sessions(#[from] tower_sessions::session::Error),
+    /// 503: the session layer could not save the session after the handler (it logged why).
+    #[error("the session could not be saved")]
+    SessionSave,
     /// 500: the hashing threads failed.
     #[error("password hashing: {0}")]
     Hashing(#[from] HashError),
@@ -64,7 +67,8 @@ struct ErrorPage {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let reference = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
-        let unavailable = matches!(self, AppError::Store(StoreError::Unavailable(_)) | AppError::Sessions(_));
+        let unavailable =
+            matches!(self, AppError::Store(StoreError::Unavailable(_)) | AppError::Sessions(_) | AppError::SessionSave);
         let status = if unavailable { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::INTERNAL_SERVER_ERROR };
         tracing::error!(reference = %reference, error = ?self, "request failed");
         let report = Report { status: status.as_u16(), unavailable, reference };
@@ -83,11 +87,19 @@ impl IntoResponse for AppError {
 
 /// Renders our failures as pages of the site: in the person's language, under the path prefix,
 /// with the header that leads back. Needs nothing of the database, so it works during an outage.
-/// Costs two cheap copies on requests that do not fail.
+/// Costs two cheap copies on requests that do not fail. Sits outside the session layer, whose
+/// own failure is a bare 500.
 pub async fn styled(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let locale = request.extensions().get::<Locale>().copied().unwrap_or_default();
     let uri = request.uri().clone();
     let mut response = next.run(request).await;
+    // tower-sessions answers an empty 500, without a type, when the session cannot be saved
+    // after the handler; every answer of ours has a type.
+    if response.status() == StatusCode::INTERNAL_SERVER_ERROR
+        && !response.headers().contains_key(axum::http::header::CONTENT_TYPE)
+    {
+        response = AppError::SessionSave.into_response();
+    }
     if let Some(report) = response.extensions_mut().remove::<Report>()
         && let Ok(body) = (ErrorPage { page: Page::new(&state, locale, uri.path()), report }).render()
     {

@@ -84,10 +84,10 @@ pub fn app(state: AppState) -> Router {
         .merge(assets::router())
         .fallback(respond::not_found)
         .layer(axum::middleware::from_fn(session::renew_changed))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), error::styled))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), i18n::negotiate))
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(state.clone(), session::hold_replaced))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), error::styled))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), i18n::negotiate))
         .route_layer(axum::middleware::from_fn(metrics::track))
         .with_state(state);
     let routes = if base.is_empty() {

@@ -1,0 +1,197 @@
+//! Faults of the machine and of the database, as a drill makes them: a disk that fills up and
+//! empties, a database that hangs, a session store that fails after a form. Each answer of ours
+//! is the styled page, quickly, and the service recovers by itself.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::journey::csrf;
+use common::{TestApp, spawn_app, test_config};
+use reqwest::StatusCode;
+use sesame::cli::import::{Options, import_lines, parse_csv};
+use sesame::store::{SqliteStore, Store};
+
+const PEOPLE: &str = "uid,category,given_name,family_name,birth_date,staff_number
+100001,staff,Élodie,Le Bœuf,14/07/1985,12345
+";
+
+async fn import_people(store: &dyn Store) {
+    let (lines, _) = parse_csv(PEOPLE.as_bytes(), time::OffsetDateTime::now_utc().date()).unwrap();
+    import_lines(store, lines, "example.edu", Options::default()).await.unwrap();
+}
+
+/// Sets `PRAGMA max_page_count` (a per-connection setting) on every connection of the pool,
+/// by holding all of them at once: the file "fills up" at `pages`.
+async fn limit_pages(pool: &sqlx::SqlitePool, pages: i64) {
+    let mut held = Vec::new();
+    for _ in 0..pool.options().get_max_connections() {
+        let mut conn = pool.acquire().await.unwrap();
+        sqlx::query(&format!("PRAGMA max_page_count = {pages}")).execute(&mut *conn).await.unwrap();
+        held.push(conn);
+    }
+}
+
+/// A person identifies in a new browser: the status, the redirection or the page, and the
+/// browser (which holds the session the identification wrote, if it succeeded). A 503 must
+/// say when to come back.
+async fn identification(app: &TestApp) -> (StatusCode, String, reqwest::Client) {
+    let client = app.new_client();
+    let form = app.url("/activate/identify?method=staff_number");
+    let page = client.get(&form).send().await.unwrap();
+    let status = page.status();
+    assert!(status != StatusCode::SERVICE_UNAVAILABLE || page.headers().contains_key("retry-after"));
+    let body = page.text().await.unwrap();
+    if status != StatusCode::OK {
+        return (status, body, client);
+    }
+    let fields = [
+        ("csrf_token", csrf(&body).as_str()),
+        ("method", "staff_number"),
+        ("identifier", "12345"),
+        ("birth_date", "14/07/1985"),
+    ]
+    .map(|(k, v)| (k, v.to_string()));
+    let res = client.post(&form).form(&fields).send().await.unwrap();
+    let status = res.status();
+    assert!(status != StatusCode::SERVICE_UNAVAILABLE || res.headers().contains_key("retry-after"));
+    let location = res.headers().get("location").map(|v| v.to_str().unwrap().to_string());
+    let body = res.text().await.unwrap();
+    (status, location.unwrap_or(body), client)
+}
+
+/// The styled 503 of ours: the site's page, nothing of the database.
+fn assert_styled_503(body: &str) {
+    assert!(body.contains("<h1>Service momentanément indisponible</h1>") && body.contains("<nav"), "{body}");
+    assert!(!body.contains("sqlx") && !body.contains("full"), "{body}");
+}
+
+/// The drill's tmpfs, as SQLite's page limit: writes fail while the file is full, each with the
+/// styled 503 and none hanging; /readyz says the database cannot be written; once there is room
+/// again, the same process writes again within seconds, and every write it said it made is
+/// there for another instance to read. Before, a connection whose transaction SQLite had rolled
+/// back by itself stayed inside a transaction of its own: "database is locked" for minutes,
+/// and the writes it took were lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_recovers_by_itself_when_the_disk_has_room_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("sesame.db").display());
+    let sqlite = SqliteStore::connect(&url, Duration::from_secs(5)).await.unwrap();
+    sqlite.migrate().await.unwrap();
+    import_people(&sqlite).await;
+    let pool = sqlite.pool().clone();
+    let store: Arc<dyn Store> = Arc::new(sqlite);
+    let app = spawn_app(test_config(&url), store).await;
+    let pages: i64 = sqlx::query_scalar("PRAGMA page_count").fetch_one(&pool).await.unwrap();
+    limit_pages(&pool, pages + 1).await;
+
+    // Identifications until the file is full and a few more: each wrote its session or was
+    // told, at once, to come back later.
+    let mut written = Vec::new();
+    let mut refused = 0;
+    for _ in 0..60 {
+        let asked = Instant::now();
+        let res = tokio::time::timeout(Duration::from_secs(15), identification(&app)).await;
+        let (status, location, client) = res.expect("an answer, not a hang");
+        assert!(asked.elapsed() < Duration::from_secs(12), "answered in {:?}", asked.elapsed());
+        match status {
+            StatusCode::SEE_OTHER => written.push(client_of(location, client)),
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert_styled_503(&location);
+                refused += 1;
+            }
+            other => panic!("{other}: {location}"),
+        }
+        if refused >= 10 {
+            break;
+        }
+    }
+    assert!(refused >= 10, "the file did fill up ({} identifications written)", written.len());
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE, "a full database cannot be written");
+
+    // Room again, without a restart.
+    limit_pages(&pool, 1_000_000).await;
+    let room = Instant::now();
+    loop {
+        let (status, location, client) = identification(&app).await;
+        if status == StatusCode::SEE_OTHER {
+            written.push(client_of(location, client));
+            break;
+        }
+        assert!(room.elapsed() < Duration::from_secs(10), "still failing: {status} {location}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for _ in 0..20 {
+        let (status, location, client) = identification(&app).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{location}");
+        written.push(client_of(location, client));
+    }
+    // Each probe takes the next connection of the pool: every one of them can write again.
+    for _ in 0..10 {
+        let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+        assert_eq!(ready.status(), StatusCode::OK, "a connection left inside a transaction");
+    }
+
+    // Another instance, reading the file afresh, sees every session this one said it wrote.
+    let other = spawn_app(test_config(&url), sesame::store::connect(&url).await.unwrap()).await;
+    for client in written {
+        let res = client.get(other.url("/activate/question")).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "a session written and lost");
+    }
+}
+
+fn client_of(location: String, client: reqwest::Client) -> reqwest::Client {
+    assert_eq!(location, "/activate/question");
+    client
+}
+
+/// Makes `path` read-only or writable again: by its immutable attribute, which binds root too,
+/// where the file system has one; else by its permission bits.
+fn write_protect(path: &std::path::Path, on: bool) {
+    let flag = if on { "+i" } else { "-i" };
+    let chattr = std::process::Command::new("chattr").arg(flag).arg(path).output();
+    if !chattr.is_ok_and(|out| out.status.success()) {
+        let mut permissions = std::fs::metadata(path).unwrap().permissions();
+        permissions.set_readonly(on);
+        std::fs::set_permissions(path, permissions).unwrap();
+    }
+}
+
+/// SQLite opens a file it may not write read-only, silently: forms then answer the styled 503
+/// with Retry-After, /readyz says not ready, and once the file may be written again the same
+/// process writes within seconds. Before, the read-only connections stayed in the pool for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_recovers_by_itself_once_its_file_may_be_written_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sesame.db");
+    let url = format!("sqlite://{}", file.display());
+    let sqlite = SqliteStore::connect(&url, Duration::from_secs(5)).await.unwrap();
+    sqlite.migrate().await.unwrap();
+    import_people(&sqlite).await;
+    sqlite.pool().close().await;
+
+    write_protect(&file, true);
+    let app = spawn_app(test_config(&url), sesame::store::connect(&url).await.unwrap()).await;
+    let (status, body, _) = identification(&app).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_styled_503(&body);
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE, "a read-only file is not ready");
+
+    write_protect(&file, false);
+    let fixed = Instant::now();
+    loop {
+        let (status, location, _) = identification(&app).await;
+        if status == StatusCode::SEE_OTHER {
+            break;
+        }
+        assert!(fixed.elapsed() < Duration::from_secs(10), "still failing: {status} {location}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for _ in 0..10 {
+        let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+        assert_eq!(ready.status(), StatusCode::OK, "a connection still read-only");
+    }
+}
