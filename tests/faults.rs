@@ -195,3 +195,33 @@ async fn sqlite_recovers_by_itself_once_its_file_may_be_written_again() {
         assert_eq!(ready.status(), StatusCode::OK, "a connection still read-only");
     }
 }
+
+/// The session layer writes the session after the handler; when the database refuses that
+/// write, the person gets the styled 503 like any failure of ours, not tower-sessions' empty 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_that_cannot_be_saved_after_a_form_gets_the_styled_page() {
+    let t = common::sqlite().await;
+    import_people(t.store.as_ref()).await;
+    let app = spawn_app(test_config(&t.url), t.store.clone()).await;
+    let client = app.new_client();
+    let form = app.url("/activate/identify?method=staff_number");
+    let page = client.get(&form).send().await.unwrap().text().await.unwrap();
+    let other = sqlx::SqlitePool::connect(&t.url).await.unwrap();
+    for event in ["INSERT", "UPDATE"] {
+        let trigger = format!(
+            "CREATE TRIGGER refuse_{event} BEFORE {event} ON tower_sessions BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        );
+        sqlx::query(&trigger).execute(&other).await.unwrap();
+    }
+    let token = csrf(&page);
+    let fields = [
+        ("csrf_token", token.as_str()),
+        ("method", "staff_number"),
+        ("identifier", "12345"),
+        ("birth_date", "14/07/1985"),
+    ];
+    let res = client.post(&form).form(&fields).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(res.headers().contains_key("retry-after"));
+    assert_styled_503(&res.text().await.unwrap());
+}
