@@ -19,9 +19,12 @@ use crate::outbox::Pace;
 use crate::sealing::SealingKey;
 
 /// The keys read from `SESAME_*` variables; other `SESAME_` variables belong to someone else.
-const KEYS: [&str; 29] = [
+const KEYS: [&str; 32] = [
     "bind",
     "public_url",
+    "hsts_max_age_seconds",
+    "database_timeout_seconds",
+    "hash_wait_seconds",
     "trusted_proxies",
     "smtp_url",
     "smtp_timeout_seconds",
@@ -61,6 +64,9 @@ struct RawConfig {
     trusted_proxies: String,
     smtp_url: String,
     smtp_timeout_seconds: u32,
+    hsts_max_age_seconds: u32,
+    database_timeout_seconds: u32,
+    hash_wait_seconds: u32,
     mail_dir: String,
     mail_from: String,
     email_domain: String,
@@ -98,6 +104,9 @@ impl Default for RawConfig {
             trusted_proxies: String::new(),
             smtp_url: String::new(),
             smtp_timeout_seconds: 20,
+            hsts_max_age_seconds: 31_536_000,
+            database_timeout_seconds: 5,
+            hash_wait_seconds: 5,
             mail_dir: "./mail".into(),
             mail_from: "Sésame <no-reply@localhost>".into(),
             email_domain: "example.edu".into(),
@@ -144,6 +153,14 @@ pub struct Config {
     /// Each SMTP exchange gives up after this long, so that a slow relay holds a mail (and a
     /// stopping process) for a bounded time.
     pub smtp_timeout: std::time::Duration,
+    /// `Strict-Transport-Security: max-age=` this, on every answer when the public URL is
+    /// https; zero sends none.
+    pub hsts_max_age_seconds: u32,
+    /// Waiting for a database connection, a PostgreSQL statement, and a request's database
+    /// work each give up after this long: a hung database gets the 503 quickly.
+    pub database_timeout: std::time::Duration,
+    /// A password post waits at most this long for a hashing thread; beyond, it is refused at once.
+    pub hash_wait: std::time::Duration,
     pub mail_dir: PathBuf,
     pub mail_from: Mailbox,
     pub email_domain: String,
@@ -417,6 +434,9 @@ impl Config {
             ("trusted_proxies", self.trusted_proxies.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")),
             ("smtp_url", self.smtp_url.as_ref().map_or_else(String::new, |u| redact_url(u.as_str()))),
             ("smtp_timeout_seconds", self.smtp_timeout.as_secs().to_string()),
+            ("hsts_max_age_seconds", self.hsts_max_age_seconds.to_string()),
+            ("database_timeout_seconds", self.database_timeout.as_secs().to_string()),
+            ("hash_wait_seconds", self.hash_wait.as_secs().to_string()),
             ("mail_dir", self.mail_dir.display().to_string()),
             ("mail_from", self.mail_from.to_string()),
             ("email_domain", self.email_domain.clone()),
@@ -507,6 +527,15 @@ impl Config {
         if !(1..=300).contains(&raw.smtp_timeout_seconds) {
             return Err(invalid("smtp_timeout_seconds", "must be between 1 and 300"));
         }
+        if raw.hsts_max_age_seconds > 63_072_000 {
+            return Err(invalid("hsts_max_age_seconds", "must be between 0 and 63072000 (two years)"));
+        }
+        if !(1..=60).contains(&raw.database_timeout_seconds) {
+            return Err(invalid("database_timeout_seconds", "must be between 1 and 60"));
+        }
+        if !(1..=60).contains(&raw.hash_wait_seconds) {
+            return Err(invalid("hash_wait_seconds", "must be between 1 and 60"));
+        }
         if raw.mail_dir.trim().is_empty() {
             return Err(invalid("mail_dir", "must not be empty"));
         }
@@ -595,6 +624,9 @@ impl Config {
             trusted_proxies,
             smtp_url,
             smtp_timeout: std::time::Duration::from_secs(raw.smtp_timeout_seconds.into()),
+            hsts_max_age_seconds: raw.hsts_max_age_seconds,
+            database_timeout: std::time::Duration::from_secs(raw.database_timeout_seconds.into()),
+            hash_wait: std::time::Duration::from_secs(raw.hash_wait_seconds.into()),
             mail_dir: PathBuf::from(raw.mail_dir.trim()),
             mail_from,
             email_domain,

@@ -225,3 +225,25 @@ async fn a_session_that_cannot_be_saved_after_a_form_gets_the_styled_page() {
     assert!(res.headers().contains_key("retry-after"));
     assert_styled_503(&res.text().await.unwrap());
 }
+
+/// Behind an https public URL every answer tells the browser to use https only, for the
+/// configured time; over plain http nothing is said.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strict_transport_security_only_behind_https() {
+    let t = common::sqlite().await;
+    let mut config = test_config(&t.url);
+    let plain = spawn_app(config.clone(), t.store.clone()).await;
+    let res = plain.client.get(plain.url("/")).send().await.unwrap();
+    assert!(!res.headers().contains_key("strict-transport-security"), "over http");
+
+    config.public_url = "https://sesame.example.edu/".parse().unwrap();
+    let secure = spawn_app(config.clone(), t.store.clone()).await;
+    for path in ["/", "/healthz", "/nowhere"] {
+        let res = secure.client.get(secure.url(path)).send().await.unwrap();
+        assert_eq!(res.headers()["strict-transport-security"], "max-age=31536000", "{path}");
+    }
+    config.hsts_max_age_seconds = 600;
+    let shorter = spawn_app(config, t.store.clone()).await;
+    let res = shorter.client.get(shorter.url("/")).send().await.unwrap();
+    assert_eq!(res.headers()["strict-transport-security"], "max-age=600");
+}

@@ -72,6 +72,7 @@ impl AppState {
 /// The whole application, mounted under the public URL's path prefix.
 pub fn app(state: AppState) -> Router {
     let base = state.config.base_path().to_string();
+    let config = state.config.clone();
     let sessions = session::layer(&state.config, state.store.sessions());
     let routes = Router::new()
         .merge(home::router())
@@ -102,7 +103,7 @@ pub fn app(state: AppState) -> Router {
             )
             .nest(&base, routes)
     };
-    security_headers(routes)
+    security_headers(routes, &config)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
@@ -134,8 +135,16 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
     tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
 }
 
-/// The contract's headers on every answer; an answer that sets its own keeps it.
-fn security_headers(router: Router) -> Router {
+/// The contract's headers on every answer; an answer that sets its own keeps it. Behind an
+/// https public URL, browsers are also told to come back over https only.
+fn security_headers(router: Router, config: &Config) -> Router {
+    let hsts = (config.public_url.scheme() == "https" && config.hsts_max_age_seconds > 0)
+        .then(|| HeaderValue::from_str(&format!("max-age={}", config.hsts_max_age_seconds)))
+        .and_then(Result::ok);
+    let router = match hsts {
+        Some(value) => router.layer(SetResponseHeaderLayer::if_not_present(header::STRICT_TRANSPORT_SECURITY, value)),
+        None => router,
+    };
     let headers: [(HeaderName, &'static str); 5] = [
         (
             header::CONTENT_SECURITY_POLICY,
