@@ -787,3 +787,20 @@ async fn serve_logs_no_password_answer_birth_date_or_phone() {
         assert!(!logs.to_lowercase().contains(&secret.to_lowercase()), "{secret} leaked into the logs");
     }
 }
+
+/// What `import` prints of its file (an unknown header, a rejected value) reaches the terminal
+/// with its control characters escaped: a CSV cannot move the cursor or recolour the screen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_escapes_control_characters_it_prints_from_the_file() {
+    let t = common::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = "uid,category,given_name,family_name,birth_date,\x1b[2Jbureau\x07\n\
+               u1,staff,Élodie,Le Bœuf,14/07/1985,x\n\
+               u2,\x1b]0;owned\x07,Jean,Dupont,01/01/1990,y\n";
+    std::fs::write(dir.path().join("people.csv"), csv).unwrap();
+    let out = sesame(&["import", "people.csv"], &t.url, dir.path());
+    let (stdout, stderr) = text(&out);
+    assert!(!stdout.contains('\x1b') && !stdout.contains('\x07') && !stderr.contains('\x1b'), "{stdout:?}");
+    assert!(stdout.contains("column \\u{1b}[2Jbureau\\u{7} is not used"), "{stdout}");
+    assert!(stdout.contains("line 3: rejected: category"), "{stdout}");
+}

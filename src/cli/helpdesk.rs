@@ -92,7 +92,7 @@ fn exit_code(result: Result<(), Failure>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", super::printable(&e.to_string()));
             ExitCode::FAILURE
         }
     }

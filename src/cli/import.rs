@@ -201,7 +201,7 @@ pub async fn command(config: &Config, request: Request<'_>) -> ExitCode {
     match outcome {
         Ok(report) => report.print(file, options),
         Err(Stopped::Said(message)) => {
-            eprintln!("error: {message}");
+            eprintln!("error: {}", super::printable(&message));
             ExitCode::from(2)
         }
         Err(Stopped::Printed) => ExitCode::from(2),
@@ -234,12 +234,12 @@ impl Report {
     fn print(self, file: &Path, options: Options) -> ExitCode {
         let Self { notes, plan, read, disabled, refused } = self;
         for note in notes {
-            println!("note: {note}");
+            println!("note: {}", super::printable(&note));
         }
         let mut rejected = plan.rejected;
         rejected.sort_by_key(|r| r.line);
         for r in &rejected {
-            println!("line {}: rejected: {}", r.line, r.reason);
+            println!("line {}: rejected: {}", r.line, super::printable(&r.reason));
         }
         let written = match (&refused, options.dry_run) {
             (Some(_), _) => format!("{} would be disabled (refused: nothing was written)", people(disabled)),

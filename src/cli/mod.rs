@@ -129,6 +129,8 @@ pub(crate) fn cells(texts: &[&str]) -> Vec<String> {
 
 /// Rows with every column padded to its widest cell, two spaces apart (the last one unpadded).
 pub(crate) fn table(rows: &[Vec<String>]) -> String {
+    // Cells hold what people and files gave: shown with their control characters escaped.
+    let rows: Vec<Vec<String>> = rows.iter().map(|row| row.iter().map(|cell| printable(cell)).collect()).collect();
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|i| rows.iter().filter_map(|r| r.get(i)).map(|c| c.chars().count()).max().unwrap_or(0))
