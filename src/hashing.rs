@@ -24,6 +24,57 @@ pub enum HashError {
     Stopped,
 }
 
+/// The time a request spends on hashes (waiting for a thread and hashing), which its deadline
+/// for database work does not count (`web::deadline`).
+#[derive(Debug, Default)]
+pub struct HashClock {
+    spent_micros: std::sync::atomic::AtomicU64,
+    running: std::sync::atomic::AtomicUsize,
+}
+
+impl HashClock {
+    /// Time spent on finished hashes.
+    pub fn spent(&self) -> Duration {
+        Duration::from_micros(self.spent_micros.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Whether a hash is waiting or running now.
+    pub fn running(&self) -> bool {
+        self.running.load(std::sync::atomic::Ordering::Relaxed) > 0
+    }
+}
+
+tokio::task_local! {
+    static REQUEST_CLOCK: Arc<HashClock>;
+}
+
+/// Runs `work`, counting on `clock` the time its hashes take.
+pub async fn timing_hashes<F: Future>(clock: Arc<HashClock>, work: F) -> F::Output {
+    REQUEST_CLOCK.scope(clock, work).await
+}
+
+/// Counts one hash on the request's clock, if any, from its creation to its drop.
+struct Timed(Option<(Arc<HashClock>, Instant)>);
+
+impl Timed {
+    fn start() -> Self {
+        let clock = REQUEST_CLOCK.try_with(Arc::clone).ok();
+        if let Some(clock) = &clock {
+            clock.running.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        Self(clock.map(|clock| (clock, Instant::now())))
+    }
+}
+
+impl Drop for Timed {
+    fn drop(&mut self) {
+        if let Some((clock, started)) = &self.0 {
+            clock.spent_micros.fetch_add(started.elapsed().as_micros() as u64, std::sync::atomic::Ordering::Relaxed);
+            clock.running.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
 /// Bytes of salt in a new hash, as the password-hash crate recommends.
 const SALT_LEN: usize = 16;
 
@@ -88,6 +139,7 @@ impl Hasher {
         &self,
         job: impl FnOnce(&mut Memory) -> T + Send + 'static,
     ) -> Result<T, HashError> {
+        let _timed = Timed::start();
         let own_blocks = self.params.block_count();
         let spent = self.spent.clone();
         let (reply, answer) = tokio::sync::oneshot::channel();

@@ -7,20 +7,11 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::drill::{assert_styled_503, identification, import_people};
 use common::journey::csrf;
-use common::{TestApp, spawn_app, test_config};
+use common::{spawn_app, test_config};
 use reqwest::StatusCode;
-use sesame::cli::import::{Options, import_lines, parse_csv};
 use sesame::store::{SqliteStore, Store};
-
-const PEOPLE: &str = "uid,category,given_name,family_name,birth_date,staff_number
-100001,staff,Élodie,Le Bœuf,14/07/1985,12345
-";
-
-async fn import_people(store: &dyn Store) {
-    let (lines, _) = parse_csv(PEOPLE.as_bytes(), time::OffsetDateTime::now_utc().date()).unwrap();
-    import_lines(store, lines, "example.edu", Options::default()).await.unwrap();
-}
 
 /// Sets `PRAGMA max_page_count` (a per-connection setting) on every connection of the pool,
 /// by holding all of them at once: the file "fills up" at `pages`.
@@ -31,40 +22,6 @@ async fn limit_pages(pool: &sqlx::SqlitePool, pages: i64) {
         sqlx::query(&format!("PRAGMA max_page_count = {pages}")).execute(&mut *conn).await.unwrap();
         held.push(conn);
     }
-}
-
-/// A person identifies in a new browser: the status, the redirection or the page, and the
-/// browser (which holds the session the identification wrote, if it succeeded). A 503 must
-/// say when to come back.
-async fn identification(app: &TestApp) -> (StatusCode, String, reqwest::Client) {
-    let client = app.new_client();
-    let form = app.url("/activate/identify?method=staff_number");
-    let page = client.get(&form).send().await.unwrap();
-    let status = page.status();
-    assert!(status != StatusCode::SERVICE_UNAVAILABLE || page.headers().contains_key("retry-after"));
-    let body = page.text().await.unwrap();
-    if status != StatusCode::OK {
-        return (status, body, client);
-    }
-    let fields = [
-        ("csrf_token", csrf(&body).as_str()),
-        ("method", "staff_number"),
-        ("identifier", "12345"),
-        ("birth_date", "14/07/1985"),
-    ]
-    .map(|(k, v)| (k, v.to_string()));
-    let res = client.post(&form).form(&fields).send().await.unwrap();
-    let status = res.status();
-    assert!(status != StatusCode::SERVICE_UNAVAILABLE || res.headers().contains_key("retry-after"));
-    let location = res.headers().get("location").map(|v| v.to_str().unwrap().to_string());
-    let body = res.text().await.unwrap();
-    (status, location.unwrap_or(body), client)
-}
-
-/// The styled 503 of ours: the site's page, nothing of the database.
-fn assert_styled_503(body: &str) {
-    assert!(body.contains("<h1>Service momentanément indisponible</h1>") && body.contains("<nav"), "{body}");
-    assert!(!body.contains("sqlx") && !body.contains("full"), "{body}");
 }
 
 /// The drill's tmpfs, as SQLite's page limit: writes fail while the file is full, each with the
@@ -147,55 +104,6 @@ fn client_of(location: String, client: reqwest::Client) -> reqwest::Client {
     client
 }
 
-/// Makes `path` read-only or writable again: by its immutable attribute, which binds root too,
-/// where the file system has one; else by its permission bits.
-fn write_protect(path: &std::path::Path, on: bool) {
-    let flag = if on { "+i" } else { "-i" };
-    let chattr = std::process::Command::new("chattr").arg(flag).arg(path).output();
-    if !chattr.is_ok_and(|out| out.status.success()) {
-        let mut permissions = std::fs::metadata(path).unwrap().permissions();
-        permissions.set_readonly(on);
-        std::fs::set_permissions(path, permissions).unwrap();
-    }
-}
-
-/// SQLite opens a file it may not write read-only, silently: forms then answer the styled 503
-/// with Retry-After, /readyz says not ready, and once the file may be written again the same
-/// process writes within seconds. Before, the read-only connections stayed in the pool for good.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_recovers_by_itself_once_its_file_may_be_written_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("sesame.db");
-    let url = format!("sqlite://{}", file.display());
-    let sqlite = SqliteStore::connect(&url, Duration::from_secs(5)).await.unwrap();
-    sqlite.migrate().await.unwrap();
-    import_people(&sqlite).await;
-    sqlite.pool().close().await;
-
-    write_protect(&file, true);
-    let app = spawn_app(test_config(&url), sesame::store::connect(&url).await.unwrap()).await;
-    let (status, body, _) = identification(&app).await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-    assert_styled_503(&body);
-    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
-    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE, "a read-only file is not ready");
-
-    write_protect(&file, false);
-    let fixed = Instant::now();
-    loop {
-        let (status, location, _) = identification(&app).await;
-        if status == StatusCode::SEE_OTHER {
-            break;
-        }
-        assert!(fixed.elapsed() < Duration::from_secs(10), "still failing: {status} {location}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    for _ in 0..10 {
-        let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
-        assert_eq!(ready.status(), StatusCode::OK, "a connection still read-only");
-    }
-}
-
 /// The session layer writes the session after the handler; when the database refuses that
 /// write, the person gets the styled 503 like any failure of ours, not tower-sessions' empty 500.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -246,4 +154,50 @@ async fn strict_transport_security_only_behind_https() {
     let shorter = spawn_app(config, t.store.clone()).await;
     let res = shorter.client.get(shorter.url("/")).send().await.unwrap();
     assert_eq!(res.headers()["strict-transport-security"], "max-age=600");
+}
+
+/// A PostgreSQL that accepts connections but never answers: forms get the styled 503 with
+/// Retry-After within the database time-out, /readyz says not ready within a second, and all
+/// is well again once the server answers. Before, requests waited for the whole outage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_postgresql_gets_a_quick_503_and_recovers() {
+    let mut proxy = common::CuttableProxy::start(common::postgres_addr()).await;
+    let (t, url) = common::postgres_via(proxy.port).await;
+    import_people(t.store.as_ref()).await;
+    let timeout = Duration::from_secs(2);
+    let store = sesame::store::connect_serving(&url, false, timeout).await.unwrap();
+    let mut config = test_config(&url);
+    config.database_timeout = timeout;
+    let app = Arc::new(spawn_app(config, store).await);
+    assert_eq!(identification(&app).await.0, StatusCode::SEE_OTHER);
+
+    proxy.hang();
+    let asked = Instant::now();
+    let people: Vec<_> = (0..6)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let answer = tokio::time::timeout(Duration::from_secs(20), identification(&app)).await;
+                (answer.expect("an answer, not a hang"), Instant::now())
+            })
+        })
+        .collect();
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(asked.elapsed() < Duration::from_millis(1500), "/readyz answered in {:?}", asked.elapsed());
+    for person in people {
+        let ((status, body, _), answered) = person.await.unwrap();
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert_styled_503(&body);
+        let took = answered - asked;
+        assert!(took < timeout * 2 + Duration::from_secs(1), "answered in {took:?}");
+    }
+
+    proxy.restore().await;
+    let restored = Instant::now();
+    while identification(&app).await.0 != StatusCode::SEE_OTHER {
+        assert!(restored.elapsed() < Duration::from_secs(15), "no recovery");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(app.client.get(app.url("/readyz")).send().await.unwrap().status(), StatusCode::OK);
 }

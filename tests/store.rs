@@ -172,7 +172,7 @@ async fn postgres_keeps_session_rows_unlogged() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_connections_plan_each_statement_once() {
     let url = common::empty_postgres_schema().await;
-    let store = sesame::store::PgStore::connect(&url, std::time::Duration::from_secs(5)).await.expect("connect");
+    let store = sesame::store::PgStore::connect(&url, std::time::Duration::from_secs(5), None).await.expect("connect");
     let setting = |show: &'static str| sqlx::query_scalar::<_, String>(show).fetch_one(store.pool());
     assert_eq!(setting("SHOW plan_cache_mode").await.unwrap(), "force_generic_plan");
     assert!(setting("SHOW search_path").await.unwrap().starts_with("t_"), "the URL's own options still apply");

@@ -221,11 +221,11 @@ async fn run(cli: Cli) -> ExitCode {
                     dir.display()
                 );
             }
-            let Some(store) = open(&config, !no_migrate).await else { return ExitCode::FAILURE };
+            let Some(store) = open_serving(&config, !no_migrate).await else { return ExitCode::FAILURE };
             serve(config, store).await
         }
         Command::Demo { .. } => {
-            let Some(store) = open(&config, true).await else { return ExitCode::FAILURE };
+            let Some(store) = open_serving(&config, true).await else { return ExitCode::FAILURE };
             if let Err(e) = demo::seed(store.as_ref(), &config).await {
                 eprintln!("error: cannot seed the demo people: {e}");
                 return ExitCode::FAILURE;
@@ -274,8 +274,22 @@ fn printable(text: &str) -> String {
 
 /// Connects (and migrates when asked); on failure prints one line and returns None.
 async fn open(config: &Config, migrate: bool) -> Option<Arc<dyn Store>> {
+    open_with(config, migrate, store::connect_with(&config.database_url, config.directory.is_some())).await
+}
+
+/// For `serve` and `demo`: every wait for the database is bounded by its time-out.
+async fn open_serving(config: &Config, migrate: bool) -> Option<Arc<dyn Store>> {
+    let directory = config.directory.is_some();
+    open_with(config, migrate, store::connect_serving(&config.database_url, directory, config.database_timeout)).await
+}
+
+async fn open_with(
+    config: &Config,
+    migrate: bool,
+    connecting: impl Future<Output = store::Result<Arc<dyn Store>>>,
+) -> Option<Arc<dyn Store>> {
     let shown = redact_url(&config.database_url);
-    let store = match store::connect_with(&config.database_url, config.directory.is_some()).await {
+    let store = match connecting.await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: cannot connect to the database {shown}: {}", one_line(&e));

@@ -562,12 +562,21 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
 /// Opens the database; with `directory`, password, visibility and removal changes are queued
 /// for the directory in their own transactions.
 pub async fn connect_with(url: &str, directory: bool) -> Result<Arc<dyn Store>> {
-    let timeout = Duration::from_secs(5);
+    open(url, directory, Duration::from_secs(5), None).await
+}
+
+/// Opens the database for the web: a connection is waited for `timeout` at most, and on
+/// PostgreSQL a statement runs that long at most, so that a hung server gets a quick 503.
+pub async fn connect_serving(url: &str, directory: bool, timeout: Duration) -> Result<Arc<dyn Store>> {
+    open(url, directory, timeout, Some(timeout)).await
+}
+
+async fn open(url: &str, directory: bool, timeout: Duration, statement: Option<Duration>) -> Result<Arc<dyn Store>> {
     let wake = directory.then(Arc::default);
     if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::connect(url, timeout).await?.with_directory(wake)))
     } else {
-        Ok(Arc::new(PgStore::connect(url, timeout).await?.with_directory(wake)))
+        Ok(Arc::new(PgStore::connect(url, timeout, statement).await?.with_directory(wake)))
     }
 }
 

@@ -54,12 +54,17 @@ pub struct PgStore {
 }
 
 impl PgStore {
-    pub async fn connect(url: &str, timeout: Duration) -> Result<Self> {
+    /// Waits `timeout` at most for a connection; with `statement`, the server cancels any
+    /// statement that runs longer (the web's, not an import's).
+    pub async fn connect(url: &str, timeout: Duration, statement: Option<Duration>) -> Result<Self> {
         // Every statement is prepared once per connection and looks rows up by key, so one
         // generic plan serves all values: PostgreSQL would otherwise plan each statement again
         // on each of its first five runs per connection, which was half the time of the
         // identification and activation statements (docs/performance.md).
-        let options = PgConnectOptions::from_str(url)?.options([("plan_cache_mode", "force_generic_plan")]);
+        let mut options = PgConnectOptions::from_str(url)?.options([("plan_cache_mode", "force_generic_plan")]);
+        if let Some(statement) = statement {
+            options = options.options([("statement_timeout", format!("{}ms", statement.as_millis()))]);
+        }
         // One direct connection first, so that a refused connection, a wrong password or a
         // missing database is reported as such at once, not as a pool time-out.
         match tokio::time::timeout(timeout, PgConnection::connect_with(&options)).await {

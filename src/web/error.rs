@@ -24,6 +24,9 @@ pub enum AppError {
     /// 503: the session layer could not save the session after the handler (it logged why).
     #[error("the session could not be saved")]
     SessionSave,
+    /// 503: the request's database work took longer than the database time-out.
+    #[error("the database did not answer within {0:?}")]
+    Deadline(std::time::Duration),
     /// 500: the hashing threads failed.
     #[error("password hashing: {0}")]
     Hashing(#[from] HashError),
@@ -67,8 +70,13 @@ struct ErrorPage {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let reference = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
-        let unavailable =
-            matches!(self, AppError::Store(StoreError::Unavailable(_)) | AppError::Sessions(_) | AppError::SessionSave);
+        let unavailable = matches!(
+            self,
+            AppError::Store(StoreError::Unavailable(_))
+                | AppError::Sessions(_)
+                | AppError::SessionSave
+                | AppError::Deadline(_)
+        );
         let status = if unavailable { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::INTERNAL_SERVER_ERROR };
         tracing::error!(reference = %reference, error = ?self, "request failed");
         let report = Report { status: status.as_u16(), unavailable, reference };

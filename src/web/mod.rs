@@ -14,6 +14,7 @@ mod new_password;
 
 mod assets;
 pub mod client;
+mod deadline;
 mod error;
 pub mod form;
 mod health;
@@ -87,6 +88,7 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(session::renew_changed))
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(state.clone(), session::hold_replaced))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), deadline::bounded))
         .layer(axum::middleware::from_fn_with_state(state.clone(), error::styled))
         .layer(axum::middleware::from_fn_with_state(state.clone(), i18n::negotiate))
         .route_layer(axum::middleware::from_fn(metrics::track))

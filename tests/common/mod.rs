@@ -1,6 +1,7 @@
 //! Test helpers: a fresh store of either kind, and the real application on a random port.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod drill;
 pub mod journey;
 
 use std::net::SocketAddr;
@@ -157,20 +158,22 @@ pub async fn spawn_app(config: Config, store: Arc<dyn Store>) -> TestApp {
 }
 
 /// A TCP relay between the application and PostgreSQL that a test can cut and restore,
-/// to simulate an outage without touching the machine's server.
+/// or make hang (connections stay open, nothing passes), to simulate an outage without
+/// touching the machine's server.
 pub struct CuttableProxy {
     pub port: u16,
     target: SocketAddr,
     task: Option<tokio::task::JoinHandle<()>>,
+    hung: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl CuttableProxy {
     pub async fn start(target: SocketAddr) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let port = listener.local_addr().unwrap().port();
-        let mut proxy = Self { port, target, task: None };
-        proxy.task = Some(tokio::spawn(relay(listener, target)));
-        proxy
+        let hung = Arc::new(tokio::sync::watch::Sender::new(false));
+        let task = Some(tokio::spawn(relay(listener, target, hung.subscribe())));
+        Self { port, target, task, hung }
     }
 
     /// Drops the listener and every relayed connection.
@@ -180,18 +183,39 @@ impl CuttableProxy {
         }
     }
 
+    /// Keeps every connection open, and accepts new ones, but passes nothing either way: a
+    /// server that accepts connections and never answers.
+    pub fn hang(&self) {
+        self.hung.send_replace(true);
+    }
+
+    /// Ends the outage (a cut or a hang): the connections held are dropped, new ones relayed.
     pub async fn restore(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+            // Once it has ended, its listener is closed and the port free again.
+            let _ = task.await;
+        }
+        self.hung.send_replace(false);
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await.expect("rebind proxy");
-        self.task = Some(tokio::spawn(relay(listener, self.target)));
+        self.task = Some(tokio::spawn(relay(listener, self.target, self.hung.subscribe())));
     }
 }
 
-async fn relay(listener: tokio::net::TcpListener, target: SocketAddr) {
+async fn relay(listener: tokio::net::TcpListener, target: SocketAddr, hung: tokio::sync::watch::Receiver<bool>) {
     let mut connections = tokio::task::JoinSet::new();
     while let Ok((mut inbound, _)) = listener.accept().await {
+        let mut hung = hung.clone();
         connections.spawn(async move {
+            let hanging = *hung.borrow();
+            if hanging {
+                return std::future::pending().await;
+            }
             if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
-                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                tokio::select! {
+                    _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                    () = async { drop(hung.wait_for(|h| *h).await) } => std::future::pending().await,
+                }
             }
         });
     }
