@@ -22,6 +22,9 @@ pub enum HashError {
     Argon2(String),
     #[error("the hashing workers stopped")]
     Stopped,
+    /// More hashes are waiting than the threads can start within the queue's bound.
+    #[error("the hashing queue is full")]
+    Busy,
 }
 
 /// The time a request spends on hashes (waiting for a thread and hashing), which its deadline
@@ -75,6 +78,9 @@ impl Drop for Timed {
     }
 }
 
+/// How long a hash waits for a thread at most, unless configured (`SESAME_HASH_WAIT_SECONDS`).
+const DEFAULT_WAIT: Duration = Duration::from_secs(5);
+
 /// Bytes of salt in a new hash, as the password-hash crate recommends.
 const SALT_LEN: usize = 16;
 
@@ -89,11 +95,40 @@ type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
 pub struct Hasher {
     params: Params,
     jobs: std::sync::mpsc::Sender<Job>,
+    /// How long a hash may wait for a thread (`SESAME_HASH_WAIT_SECONDS`), and what the queue
+    /// looks like to decide at once whether a new one would.
+    wait: Duration,
+    queue: Arc<QueueState>,
     /// Time spent hashing, for metrics and benchmarks.
     spent: Arc<std::sync::atomic::AtomicU64>,
     /// A hash of nothing anyone knows, verified when an account does not exist, so that an
     /// unknown login takes as long as a wrong password.
     dummy: Arc<tokio::sync::OnceCell<String>>,
+}
+
+/// The hashing queue as a new hash finds it.
+#[derive(Debug)]
+struct QueueState {
+    threads: usize,
+    /// Hashes sent and not yet started.
+    waiting: std::sync::atomic::AtomicUsize,
+    /// A moving average of one hash's time, in microseconds.
+    mean_micros: std::sync::atomic::AtomicU64,
+}
+
+impl QueueState {
+    /// What a hash sent now would wait: the hashes ahead of it, shared by the threads.
+    fn expected_wait(&self) -> Duration {
+        let ahead = self.waiting.load(std::sync::atomic::Ordering::Relaxed) / self.threads;
+        Duration::from_micros(self.mean_micros.load(std::sync::atomic::Ordering::Relaxed) * ahead as u64)
+    }
+
+    fn record(&self, took: Duration) {
+        let took = took.as_micros() as u64;
+        let mean = self.mean_micros.load(std::sync::atomic::Ordering::Relaxed);
+        let updated = if mean == 0 { took } else { mean - mean / 8 + took / 8 };
+        self.mean_micros.store(updated, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl std::fmt::Debug for Hasher {
@@ -107,7 +142,8 @@ impl Hasher {
         let params = Params::new(m_cost, t_cost, p_cost, None).map_err(|e| HashError::Argon2(e.to_string()))?;
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
         let queue = Arc::new(std::sync::Mutex::new(queue));
-        for i in 0..concurrency.max(1) {
+        let threads = concurrency.max(1);
+        for i in 0..threads {
             let queue = queue.clone();
             std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
@@ -121,7 +157,13 @@ impl Hasher {
                 })
                 .map_err(|e| HashError::Argon2(format!("cannot start a hashing thread: {e}")))?;
         }
-        Ok(Self { params, jobs, spent: Arc::default(), dummy: Arc::default() })
+        let queue = Arc::new(QueueState { threads, waiting: Default::default(), mean_micros: Default::default() });
+        Ok(Self { params, jobs, wait: DEFAULT_WAIT, queue, spent: Arc::default(), dummy: Arc::default() })
+    }
+
+    /// The same threads, with hashes waiting `wait` at most for one of them.
+    pub fn waiting_at_most(self, wait: Duration) -> Self {
+        Self { wait, ..self }
     }
 
     /// OWASP's parameters, as many hashes at once as there are cores.
@@ -140,17 +182,37 @@ impl Hasher {
         job: impl FnOnce(&mut Memory) -> T + Send + 'static,
     ) -> Result<T, HashError> {
         let _timed = Timed::start();
+        // Refused at once when the queue is already longer than the bound: the person is told
+        // to come back instead of waiting for a time-out.
+        if self.queue.expected_wait() > self.wait {
+            return Err(HashError::Busy);
+        }
         let own_blocks = self.params.block_count();
         let spent = self.spent.clone();
+        let queue = self.queue.clone();
+        let (wait, sent) = (self.wait, Instant::now());
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |blocks| {
+            queue.waiting.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            // The estimate was wrong (slower hashes than measured): what waited past the bound
+            // is refused, so that a post served takes the bound and one hash at most.
+            if sent.elapsed() > wait {
+                let _ = reply.send(Err(HashError::Busy));
+                return;
+            }
             let start = Instant::now();
             let out = job(&mut Memory { blocks, own_blocks });
-            spent.fetch_add(start.elapsed().as_micros() as u64, std::sync::atomic::Ordering::Relaxed);
-            let _ = reply.send(out);
+            let took = start.elapsed();
+            queue.record(took);
+            spent.fetch_add(took.as_micros() as u64, std::sync::atomic::Ordering::Relaxed);
+            let _ = reply.send(Ok(out));
         });
-        self.jobs.send(job).map_err(|_| HashError::Stopped)?;
-        answer.await.map_err(|_| HashError::Stopped)
+        self.queue.waiting.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if self.jobs.send(job).is_err() {
+            self.queue.waiting.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            return Err(HashError::Stopped);
+        }
+        answer.await.map_err(|_| HashError::Stopped)?
     }
 
     /// A PHC string (`$argon2id$v=19$m=…`) with a fresh random salt.

@@ -201,3 +201,52 @@ async fn a_hung_postgresql_gets_a_quick_503_and_recovers() {
     }
     assert_eq!(app.client.get(app.url("/readyz")).send().await.unwrap().status(), StatusCode::OK);
 }
+
+/// The September rush with the hashing queue's bound set tiny: a password post that would wait
+/// longer gets the styled 503 at once, with Retry-After and a form that sends again what was
+/// typed (never the password); the others are served; pages that need no hash do not wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_posts_beyond_the_queue_bound_are_refused_at_once_keeping_what_was_typed() {
+    let t = common::sqlite().await;
+    let mut config = test_config(&t.url);
+    config.hash_wait = Duration::from_millis(1);
+    let app = Arc::new(spawn_app(config, t.store.clone()).await);
+    let sign_in = |login: String| {
+        let app = app.clone();
+        async move {
+            let client = app.new_client();
+            let page = client.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+            let fields = [("csrf_token", csrf(&page)), ("login", login), ("password", "Secret-Typed-42".into())];
+            let asked = Instant::now();
+            let res = client.post(app.url("/login")).form(&fields).send().await.unwrap();
+            let (status, retry) = (res.status(), res.headers().get("retry-after").cloned());
+            (status, retry, res.text().await.unwrap(), asked.elapsed())
+        }
+    };
+    // One hash first, so that the queue knows how long one takes.
+    assert_ne!(sign_in("warm.up".into()).await.0, StatusCode::SERVICE_UNAVAILABLE);
+
+    let rush: Vec<_> = (0..12).map(|i| tokio::spawn(sign_in(format!("rush.{i}")))).collect();
+    let page = Instant::now();
+    let home = app.client.get(app.url("/")).send().await.unwrap();
+    assert_eq!(home.status(), StatusCode::OK);
+    let page = page.elapsed();
+    let (mut served, mut shed) = (0, 0);
+    for (i, post) in rush.into_iter().enumerate() {
+        let (status, retry, body, took) = post.await.unwrap();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            shed += 1;
+            assert_eq!(retry.unwrap(), "5");
+            assert!(body.contains("beaucoup de demandes") && body.contains("<nav"), "{body}");
+            assert!(body.contains(&format!("name=\"login\" value=\"rush.{i}\"")), "what was typed: {body}");
+            assert!(body.contains("name=\"csrf_token\"") && body.contains("action=\"/login\""), "{body}");
+            assert!(!body.contains("Secret-Typed-42") && !body.contains("name=\"password\""), "{body}");
+            assert!(took < Duration::from_secs(5), "refused in {took:?}");
+        } else {
+            served += 1;
+            assert!(status.is_success() || status.is_client_error(), "{status}: {body}");
+        }
+    }
+    assert!(shed > 0 && served > 0, "{served} served, {shed} shed");
+    assert!(page < Duration::from_millis(500), "a page without a hash took {page:?}");
+}

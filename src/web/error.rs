@@ -51,7 +51,12 @@ impl AppError {
 struct Report {
     status: u16,
     unavailable: bool,
+    /// Unavailable because too many passwords are being checked at once, not for the database.
+    busy: bool,
     reference: String,
+    /// Where the form that failed was posted, and what was typed in it (secrets left out), so
+    /// that it can be sent again as it was.
+    resend: Option<(String, Vec<(String, String)>)>,
 }
 
 #[derive(Template)]
@@ -70,16 +75,22 @@ struct ErrorPage {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let reference = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
-        let unavailable = matches!(
-            self,
-            AppError::Store(StoreError::Unavailable(_))
-                | AppError::Sessions(_)
-                | AppError::SessionSave
-                | AppError::Deadline(_)
-        );
+        let busy = matches!(self, AppError::Hashing(HashError::Busy));
+        let unavailable = busy
+            || matches!(
+                self,
+                AppError::Store(StoreError::Unavailable(_))
+                    | AppError::Sessions(_)
+                    | AppError::SessionSave
+                    | AppError::Deadline(_)
+            );
         let status = if unavailable { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::INTERNAL_SERVER_ERROR };
-        tracing::error!(reference = %reference, error = ?self, "request failed");
-        let report = Report { status: status.as_u16(), unavailable, reference };
+        if busy {
+            tracing::warn!(reference = %reference, "refused: the hashing queue is full");
+        } else {
+            tracing::error!(reference = %reference, error = ?self, "request failed");
+        }
+        let report = Report { status: status.as_u16(), unavailable, busy, reference, resend: None };
         // Bilingual and bare on purpose: what is shown when `styled` cannot render the real page.
         let body = FallbackPage { report: report.clone() }
             .render()
@@ -87,7 +98,9 @@ impl IntoResponse for AppError {
         let mut response = (status, Html(body)).into_response();
         response.extensions_mut().insert(report);
         if unavailable {
-            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("30"));
+            // A full queue empties within seconds; a database comes back in its own time.
+            let after = if busy { "5" } else { "30" };
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static(after));
         }
         response
     }
@@ -100,6 +113,10 @@ impl IntoResponse for AppError {
 pub async fn styled(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let locale = request.extensions().get::<Locale>().copied().unwrap_or_default();
     let uri = request.uri().clone();
+    let (request, typed) = match typed_values(request).await {
+        Ok(kept) => kept,
+        Err(refused) => return refused,
+    };
     let mut response = next.run(request).await;
     // tower-sessions answers an empty 500, without a type, when the session cannot be saved
     // after the handler; every answer of ours has a type.
@@ -108,11 +125,44 @@ pub async fn styled(State(state): State<AppState>, request: Request, next: Next)
     {
         response = AppError::SessionSave.into_response();
     }
-    if let Some(report) = response.extensions_mut().remove::<Report>()
-        && let Ok(body) = (ErrorPage { page: Page::new(&state, locale, uri.path()), report }).render()
+    if let Some(mut report) = response.extensions_mut().remove::<Report>()
+        && let Ok(body) = {
+            if report.unavailable && !typed.is_empty() {
+                let action = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+                report.resend = Some((format!("{}{action}", state.config.base_path()), typed));
+            }
+            ErrorPage { page: Page::new(&state, locale, uri.path()), report }.render()
+        }
     {
         response.headers_mut().remove(axum::http::header::CONTENT_LENGTH);
         *response.body_mut() = body.into();
     }
     response
+}
+
+/// Fields whose values are never written back into a page: passwords, security answers, codes.
+fn secret(name: &str) -> bool {
+    name.contains("password") || name == "answer" || name == "code"
+}
+
+/// What a form post carries, read ahead of the handler (forms are small: `BODY_LIMIT`), so that
+/// an unavailable service can offer to send it again; the request keeps its body.
+async fn typed_values(request: Request) -> Result<(Request, Vec<(String, String)>), Response> {
+    let form = request.method() == axum::http::Method::POST
+        && request
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/x-www-form-urlencoded"));
+    if !form {
+        return Ok((request, Vec::new()));
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, super::BODY_LIMIT)
+        .await
+        .map_err(|_| StatusCode::PAYLOAD_TOO_LARGE.into_response())?;
+    let typed = url::form_urlencoded::parse(&bytes)
+        .filter(|(name, _)| !secret(name))
+        .map(|(name, value)| (name.into_owned(), value.into_owned()))
+        .collect();
+    Ok((Request::from_parts(parts, bytes.into()), typed))
 }

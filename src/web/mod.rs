@@ -66,7 +66,8 @@ pub struct AppState {
 impl AppState {
     pub fn new(config: Config, store: Arc<dyn Store>) -> Self {
         let assets = Arc::new(assets::Assets::new(config.logo.as_ref()));
-        Self { store, config: Arc::new(config), hasher: Hasher::owasp(), outbox: Arc::default(), assets }
+        let hasher = Hasher::owasp().waiting_at_most(config.hash_wait);
+        Self { store, config: Arc::new(config), hasher, outbox: Arc::default(), assets }
     }
 }
 
