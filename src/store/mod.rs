@@ -1,5 +1,6 @@
 //! The one storage interface; `postgres` and `sqlite` implement it with the same behaviour.
 
+mod columns;
 mod directory;
 mod postgres;
 mod sessions;
@@ -14,6 +15,7 @@ use time::{Date, OffsetDateTime};
 use crate::domain::directory::Pending;
 use crate::domain::identifiers::{IdentificationMethod, Identifier};
 use crate::domain::import_plan::{DisabledBy, ExistingPerson, ImportPlan};
+use crate::domain::person::{Category, Status};
 use crate::domain::throttle::ThrottleRule;
 
 pub use postgres::PgStore;
@@ -71,7 +73,7 @@ fn sqlite_constraint_name(message: &str) -> String {
 pub struct PersonRecord {
     pub id: i64,
     pub uid: String,
-    pub category: String,
+    pub category: Category,
     pub given_name: String,
     pub family_name: String,
     pub birth_date: Date,
@@ -80,20 +82,20 @@ pub struct PersonRecord {
     pub ine: Option<String>,
     pub email: String,
     pub login: String,
-    pub status: String,
-    pub disabled_by: Option<String>,
+    pub status: Status,
+    pub disabled_by: Option<DisabledBy>,
 }
 
 impl PersonRecord {
     pub fn is_active(&self) -> bool {
-        self.status == "active"
+        self.status == Status::Active
     }
 
     fn into_existing(self) -> ExistingPerson {
         ExistingPerson {
-            disabled_by: self.disabled_by.as_deref().and_then(DisabledBy::from_db),
+            disabled_by: self.disabled_by,
             uid: self.uid,
-            category: self.category,
+            category: self.category.as_str().to_string(),
             given_name: self.given_name,
             family_name: self.family_name,
             birth_date: self.birth_date,
@@ -337,7 +339,7 @@ pub struct DirectoryBacklog {
 /// How many people one category holds and how many of them have an account.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct CategoryCount {
-    pub category: String,
+    pub category: Category,
     pub people: i64,
     pub activated: i64,
 }
