@@ -181,26 +181,7 @@ impl PgStore {
             .await?
             .rows_affected() as usize;
         }
-        let rebuilt = if bulk {
-            // Every index but the key, which other tables' foreign keys need.
-            let ddl: Vec<(String, String)> = sqlx::query_as(
-                "SELECT CASE WHEN c.oid IS NULL THEN format('DROP INDEX %s', i.indexrelid::regclass) \
-                          ELSE format('ALTER TABLE %s DROP CONSTRAINT %I', i.indrelid::regclass, c.conname) END, \
-                        CASE WHEN c.oid IS NULL THEN pg_get_indexdef(i.indexrelid) \
-                          ELSE format('ALTER TABLE %s ADD CONSTRAINT %I %s', i.indrelid::regclass, c.conname, \
-                                      pg_get_constraintdef(c.oid)) END \
-                 FROM pg_index i LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid \
-                 WHERE i.indrelid = 'people'::regclass AND NOT i.indisprimary",
-            )
-            .fetch_all(&mut *tx)
-            .await?;
-            for (drop, _) in &ddl {
-                sqlx::query(drop).persistent(false).execute(&mut *tx).await?;
-            }
-            ddl.into_iter().map(|(_, create)| create).collect()
-        } else {
-            Vec::new()
-        };
+        let rebuilt = if bulk { drop_secondary_indexes(&mut tx).await? } else { Vec::new() };
         copy_people(&mut tx, &inserts, at).await?;
         for create in &rebuilt {
             sqlx::query(create).persistent(false).execute(&mut *tx).await?;
@@ -221,6 +202,26 @@ impl PgStore {
                 .await?;
         Ok(taken.then(|| ImportLock::holding(conn)))
     }
+}
+
+/// Drops every index of `people` but the key, which other tables' foreign keys need; returns the
+/// statements that create them again as they were.
+async fn drop_secondary_indexes(tx: &mut PgConnection) -> Result<Vec<String>> {
+    let ddl: Vec<(String, String)> = sqlx::query_as(
+        "SELECT CASE WHEN c.oid IS NULL THEN format('DROP INDEX %s', i.indexrelid::regclass) \
+                  ELSE format('ALTER TABLE %s DROP CONSTRAINT %I', i.indrelid::regclass, c.conname) END, \
+                CASE WHEN c.oid IS NULL THEN pg_get_indexdef(i.indexrelid) \
+                  ELSE format('ALTER TABLE %s ADD CONSTRAINT %I %s', i.indrelid::regclass, c.conname, \
+                              pg_get_constraintdef(c.oid)) END \
+         FROM pg_index i LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid \
+         WHERE i.indrelid = 'people'::regclass AND NOT i.indisprimary",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for (drop, _) in &ddl {
+        sqlx::query(drop).persistent(false).execute(&mut *tx).await?;
+    }
+    Ok(ddl.into_iter().map(|(_, create)| create).collect())
 }
 
 /// Inserts or updates `rows` by uid, in chunks.
