@@ -539,7 +539,7 @@ impl Store for Backend {
         Arc::new(self.sessions.clone())
     }
 
-    fn directory_wake(&self) -> Option<Arc<tokio::sync::Notify>> {
+    fn directory_wake(&self) -> Option<Arc<Notify>> {
         self.directory.clone()
     }
 
