@@ -2,7 +2,12 @@
 //! the ceiling cores ÷ (2 hashes × the time of one hash, measured in the same run); then N
 //! password posts arrive at once while the server's resident memory is sampled.
 //!
-//! Run: `cargo run --release --example saturation [seconds] [N]` (default 20 s and 500) with
+//! Last, the overload: 4 × the saturation's clients for a few seconds, half of them walking to
+//! the password step and posting it, half reading pages; the hashing queue's bound
+//! (`SESAME_HASH_WAIT_SECONDS`, 5 s) sheds the posts it cannot serve in time.
+//!
+//! Run: `cargo run --release --example saturation [seconds] [N] [overload seconds]` (default
+//! 20 s, 500 and 10 s) with
 //! `target/release/sesame` built (or `$SESAME_BIN`); SQLite, or PostgreSQL with
 //! `$BENCH_DATABASE_URL`. The clients run on the same machine as the server (and the database):
 //! what they and PostgreSQL use of the cores is reported, since hashes compete with it.
@@ -108,6 +113,7 @@ fn mib(kib: u64) -> f64 {
 async fn main() {
     let seconds: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(20);
     let n: usize = std::env::args().nth(2).and_then(|a| a.parse().ok()).unwrap_or(500);
+    let overload_seconds: u64 = std::env::args().nth(3).and_then(|a| a.parse().ok()).unwrap_or(10);
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
     let clients = 2 * cores;
 
@@ -130,7 +136,10 @@ async fn main() {
     let parallel_hash = start.elapsed().as_secs_f64() * cores as f64 / (4 * cores) as f64;
     // Enough people for twice the rate the first hashes allow, then the burst's.
     let planned = (2.0 * cores as f64 / (HASHES_PER_ACTIVATION * first) * seconds as f64) as usize + 100;
-    let server = support::Server::start(planned + n, "s", "target/release/sesame");
+    // The overload's posters can start at most one activation every 50 ms each.
+    let overloaders = 4 * clients;
+    let overload_people = overloaders / 2 * (overload_seconds as usize * 20 + 1);
+    let server = support::Server::start(planned + n + overload_people, "s", "target/release/sesame");
     let base = Arc::new(server.base.clone());
     let pid = server.process.id();
 
@@ -245,6 +254,7 @@ async fn main() {
     sampling.store(false, Ordering::Relaxed);
     let burst_peak = peak.await.unwrap();
     let hwm = status_kib(pid, "VmHWM:");
+    let overload = overload(&base, overloaders, overload_seconds, planned + n).await;
     let store = server.store;
     server.stop();
 
@@ -304,4 +314,167 @@ async fn main() {
         mib(burst_peak),
         mib(hwm)
     );
+    overload.print(overloaders, clients);
+}
+
+/// What the overload phase saw.
+#[derive(Default)]
+struct Overload {
+    seconds: f64,
+    /// Every page read, its time.
+    pages: Vec<Duration>,
+    /// Password posts (the question's answer and the password, each hashed) served, and the slowest.
+    served: usize,
+    slowest_served: Duration,
+    /// Refused by the hashing queue's bound: 503 with Retry-After: 5.
+    shed: usize,
+    slowest_shed: Duration,
+    timeouts: usize,
+    /// Any other 5xx, and any other unexpected answer.
+    other_5xx: usize,
+    other: BTreeMap<String, usize>,
+}
+
+impl Overload {
+    fn post(&mut self, status: Option<reqwest::StatusCode>, retry: Option<&str>, took: Duration) {
+        match status {
+            None => self.timeouts += 1,
+            Some(s) if s.as_u16() == 503 && retry == Some("5") => {
+                self.shed += 1;
+                self.slowest_shed = self.slowest_shed.max(took);
+            }
+            Some(s) if s.is_server_error() => self.other_5xx += 1,
+            Some(s) if s.is_redirection() => {
+                self.served += 1;
+                self.slowest_served = self.slowest_served.max(took);
+            }
+            Some(s) => *self.other.entry(s.as_u16().to_string()).or_insert(0) += 1,
+        }
+    }
+
+    fn merge(&mut self, other: Overload) {
+        self.pages.extend(other.pages);
+        self.served += other.served;
+        self.slowest_served = self.slowest_served.max(other.slowest_served);
+        self.shed += other.shed;
+        self.slowest_shed = self.slowest_shed.max(other.slowest_shed);
+        self.timeouts += other.timeouts;
+        self.other_5xx += other.other_5xx;
+        for (k, v) in other.other {
+            *self.other.entry(k).or_insert(0) += v;
+        }
+    }
+
+    fn print(mut self, overloaders: usize, clients: usize) {
+        self.pages.sort();
+        let p99 = self.pages.get(self.pages.len() * 99 / 100).copied().unwrap_or_default();
+        let posts = (self.served + self.shed).max(1);
+        println!(
+            "overload: {overloaders} clients (4 × {clients}) for {:.1} s, half posting passwords, half reading pages",
+            self.seconds
+        );
+        println!("  pages: {} read, p99 {:.1} ms (target ≤ 50)", self.pages.len(), p99.as_secs_f64() * 1e3);
+        println!(
+            "  password posts: {} served ({:.0} %), {} shed with the 503 ({:.0} %); slowest served {:.2} s \
+             (target ≤ the 5 s bound + one hash), slowest shed {:.3} s",
+            self.served,
+            100.0 * self.served as f64 / posts as f64,
+            self.shed,
+            100.0 * self.shed as f64 / posts as f64,
+            self.slowest_served.as_secs_f64(),
+            self.slowest_shed.as_secs_f64()
+        );
+        println!(
+            "  timeouts: {} (target 0); 5xx other than the shedding 503: {} (target 0); other answers: {:?}",
+            self.timeouts, self.other_5xx, self.other
+        );
+    }
+}
+
+/// A client whose requests give up after a minute: what a browser would call a time-out.
+fn patient_browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+/// Posts a form (its token read from the form's page) and times the post alone.
+async fn timed_post(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+    seen: &mut Overload,
+) -> bool {
+    let Ok(page) = client.get(format!("{base}{path}")).send().await else {
+        seen.timeouts += 1;
+        return false;
+    };
+    let Ok(page) = page.text().await else { return false };
+    let token = csrf(&page);
+    let mut all = vec![("csrf_token", token.as_str())];
+    all.extend_from_slice(fields);
+    let start = Instant::now();
+    let answer = client.post(format!("{base}{path}")).form(&all).send().await.ok();
+    let retry = answer.as_ref().and_then(|a| a.headers().get("retry-after")?.to_str().ok().map(str::to_owned));
+    let status = answer.map(|a| a.status());
+    seen.post(status, retry.as_deref(), start.elapsed());
+    status.is_some_and(|s| s.is_redirection())
+}
+
+/// `overloaders` clients for `seconds`: half activate people from `first` on (the answer and the
+/// password are the posts that hash), half read pages that need no hash.
+async fn overload(base: &Arc<String>, overloaders: usize, seconds: u64, first: usize) -> Overload {
+    let next = Arc::new(AtomicUsize::new(first));
+    let start = Instant::now();
+    let stop_at = start + Duration::from_secs(seconds);
+    let mut running = tokio::task::JoinSet::new();
+    for worker in 0..overloaders {
+        let (base, next) = (base.clone(), next.clone());
+        running.spawn(async move {
+            let mut seen = Overload::default();
+            while Instant::now() < stop_at {
+                let client = patient_browser();
+                if worker % 2 == 1 {
+                    for path in ["/", "/activate/identify?method=staff_number", "/help"] {
+                        let asked = Instant::now();
+                        match client.get(format!("{base}{path}")).send().await {
+                            Ok(r) if r.status().is_server_error() => seen.other_5xx += 1,
+                            Ok(_) => seen.pages.push(asked.elapsed()),
+                            Err(_) => seen.timeouts += 1,
+                        }
+                    }
+                    continue;
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let id = format!("S{i}");
+                let identify = [("method", "staff_number"), ("identifier", id.as_str()), ("birth_date", "01/01/1980")];
+                let path = "/activate/identify?method=staff_number";
+                let identified = support::post(&client, &base, path, &identify).await;
+                if identified != reqwest::StatusCode::SEE_OTHER {
+                    seen.post(Some(identified), None, Duration::ZERO);
+                    continue;
+                }
+                let answer = [("question", "first_pet"), ("custom_question", ""), ("answer", "Crème Brûlée")];
+                if !timed_post(&client, &base, "/activate/question", &answer, &mut seen).await {
+                    continue;
+                }
+                support::post(&client, &base, "/activate/sms", &[("sms_consent", "no")]).await;
+                support::post(&client, &base, "/activate/photo", &[("photo_consent", "no")]).await;
+                let password = format!("Surcharge-Vélo-{i}-Lune!");
+                let fields = [("password", password.as_str()), ("password_confirm", &password), ("accept_rules", "on")];
+                timed_post(&client, &base, "/activate/password", &fields, &mut seen).await;
+            }
+            seen
+        });
+    }
+    let mut all = Overload::default();
+    while let Some(done) = running.join_next().await {
+        all.merge(done.unwrap());
+    }
+    all.seconds = start.elapsed().as_secs_f64();
+    all
 }

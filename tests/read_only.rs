@@ -6,10 +6,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::drill::{assert_styled_503, identification, import_people};
+use common::drill::{PEOPLE, assert_styled_503, identification};
 use common::{spawn_app, test_config};
 use reqwest::StatusCode;
-use sesame::store::{SqliteStore, Store};
 
 /// Makes `path` read-only or writable again: by its immutable attribute, which binds root too,
 /// where the file system has one; else by its permission bits.
@@ -31,10 +30,16 @@ async fn sqlite_recovers_by_itself_once_its_file_may_be_written_again() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("sesame.db");
     let url = format!("sqlite://{}", file.display());
-    let sqlite = SqliteStore::connect(&url, Duration::from_secs(5)).await.unwrap();
-    sqlite.migrate().await.unwrap();
-    import_people(&sqlite).await;
-    sqlite.pool().close().await;
+    // Made by another process: a descriptor this one had opened on the file, writable, could
+    // be lent by SQLite to a connection opened after the file became read-only.
+    std::fs::write(dir.path().join("people.csv"), PEOPLE).unwrap();
+    let import = std::process::Command::new(env!("CARGO_BIN_EXE_sesame"))
+        .args(["import", "people.csv"])
+        .current_dir(dir.path())
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(import.status.success(), "{import:?}");
 
     write_protect(&file, true);
     let app = spawn_app(test_config(&url), sesame::store::connect(&url).await.unwrap()).await;

@@ -7,7 +7,7 @@ use sesame::store::Store;
 use super::TestApp;
 use super::journey::csrf;
 
-const PEOPLE: &str = "uid,category,given_name,family_name,birth_date,staff_number
+pub const PEOPLE: &str = "uid,category,given_name,family_name,birth_date,staff_number
 100001,staff,Élodie,Le Bœuf,14/07/1985,12345
 ";
 
