@@ -19,7 +19,7 @@ use crate::web::client::ClientAddr;
 use crate::web::error::AppError;
 use crate::web::form::{Csrf, CsrfForm, FieldErrors};
 use crate::web::journey::At;
-use crate::web::new_password::{RulesView, check_new_password, rules_view, set_password};
+use crate::web::new_password::{RulesView, check_new_password, rules_view, rules_view_after, set_password};
 use crate::web::page_context::Page;
 use crate::web::respond::{render, see_other, unprocessable};
 use crate::web::routes::ACCOUNT;
@@ -122,7 +122,7 @@ pub async fn password_submit(
         check_new_password(&state, &page, &person, &password, &fields.password_confirm, &mut errors).await?;
     }
     if !errors.is_empty() {
-        return unprocessable(&PasswordForm { rules: rules_view(&state, &page), page, csrf, errors });
+        return unprocessable(&PasswordForm { rules: rules_view_after(&state, &page, &password), page, csrf, errors });
     }
     set_password(&state, &page, &person, client, &password, "password_changed").await?;
     flash(&session, "account.password_saved").await?;

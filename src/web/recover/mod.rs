@@ -18,7 +18,7 @@ use super::error::AppError;
 use super::form::{Csrf, CsrfForm, FieldErrors, csrf_token};
 use super::identify::{Identification, IdentifyFields, Journey, MethodQuery, choose, disabled, empty_form, identify};
 use super::journey::{At, JourneyState};
-use super::new_password::{RulesView, check_new_password, rules_view, set_password};
+use super::new_password::{RulesView, check_new_password, rules_view, rules_view_after, set_password};
 use super::page_context::Page;
 use super::respond::{render, see_other, too_many, unprocessable};
 use super::routes::{RECOVER, RECOVER_DONE, RECOVER_PASSWORD, RECOVER_QUESTION};
@@ -225,7 +225,12 @@ async fn password_submit(
     let mut errors = FieldErrors::default();
     check_new_password(&state, &page, &person, &fields.password, &fields.password_confirm, &mut errors).await?;
     if !errors.is_empty() {
-        return unprocessable(&PasswordForm { rules: rules_view(&state, &page), page, csrf, errors });
+        return unprocessable(&PasswordForm {
+            rules: rules_view_after(&state, &page, &fields.password),
+            page,
+            csrf,
+            errors,
+        });
     }
     set_password(&state, &page, &person, client, &fields.password, "password_recovered").await?;
     session.remove::<Recovery>(RECOVERY).await?;
