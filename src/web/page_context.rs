@@ -91,6 +91,12 @@ impl Page {
         &self.config.helpdesk
     }
 
+    /// A day as people read it, in the institution's time: 14/07/2026.
+    pub fn local_date(&self, at: OffsetDateTime) -> String {
+        let day = self.config.timezone.local(at).date();
+        format!("{:02}/{:02}/{}", day.day(), u8::from(day.month()), day.year())
+    }
+
     /// A time as people read it: the institution's local hour and minute.
     pub fn local_time(&self, at: OffsetDateTime) -> String {
         let local = self.config.timezone.local(at);
