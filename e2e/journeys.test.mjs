@@ -4,7 +4,7 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { HELPDESK, OTHERS, PERSON, Visit, launchBrowser, startSesame } from "./support.mjs";
+import { HELPDESK, OTHERS, PERSON, Visit, launchBrowser, startSesame, typographyFaults } from "./support.mjs";
 
 const PASSWORDS = { activation: "Vélo-Rouge-Lune-42", recovered: "Orage-Bleu-Matin-73", changed: "Plume-Verte-Soir-58" };
 const ANSWER = "Crème Brûlée";
@@ -124,6 +124,12 @@ for (const way of WAYS) {
       await go("/e2e-broken");
       const found = (await visit.axe()).map((v) => v.id);
       assert.ok(found.includes("html-has-lang") && found.includes("label"), `found: ${found}`);
+      if (way.js) {
+        await page.setContent("<p>Besoin d’aide ? Cliquez sur « Valider ».</p>");
+        assert.equal((await page.evaluate(typographyFaults, "fr")).length, 3, "French spaces that break");
+        await page.setContent("<p>Help ? Progress : 20%; yes ; no !</p>");
+        assert.equal((await page.evaluate(typographyFaults, "en")).length, 4, "French spacing in English");
+      }
       await page.unroute("**/e2e-broken");
     });
 

@@ -32,11 +32,11 @@ const HELPDESK_ENV = { SESAME_HELPDESK_EMAIL: HELPDESK.email, SESAME_HELPDESK_PH
  * ? ! ; : » or after « (the line may break there; a no-break space belongs there), in English
  * any space before ? ! ; :. Code and the list of special characters are not sentences.
  */
-function typographyFaults(lang) {
+export function typographyFaults(lang) {
   const root = document.body.cloneNode(true);
   root.querySelectorAll("code, script, [data-rule=special]").forEach((n) => n.remove());
   const text = root.textContent.replace(/[ \t\r\n]+/g, " ");
-  const fault = lang === "fr" ? /.{0,20}(?: [?!;:»]|« ).{0,10}/g : /.{0,20}[ \u00a0\u202f][?!;:].{0,10}/g;
+  const fault = lang === "fr" ? /.{0,20}?(?: [?!;:»]|« )/g : /.{0,20}?[ \u00a0\u202f][?!;:]/g;
   return text.match(fault) ?? [];
 }
 
