@@ -43,7 +43,7 @@
       input.type = shown ? "text" : "password";
       button.textContent = shown ? input.dataset.hide : input.dataset.show;
       // Names the field too, since several toggles can share a page.
-      button.setAttribute("aria-label", button.textContent + (label ? " : " + label.textContent.trim() : ""));
+      button.setAttribute("aria-label", button.textContent + (label ? input.dataset.colon + " " + label.textContent.trim() : ""));
     }
     button.addEventListener("click", function () {
       var shown = input.type === "password";

@@ -522,7 +522,9 @@ async fn readyz_follows_the_database_through_an_outage() {
     let mut proxy = common::CuttableProxy::start(common::postgres_addr()).await;
     let (_schema, url) = common::postgres_via(proxy.port).await;
     let store = sesame::store::connect(&url).await.unwrap();
-    let app = spawn_app(test_config(&url), store).await;
+    let mut config = test_config(&url);
+    config.helpdesk.email = Some("assistance@example.edu".into());
+    let app = spawn_app(config, store).await;
     assert_eq!(app.client.get(app.url("/readyz")).send().await.unwrap().status(), StatusCode::OK);
 
     proxy.cut();
@@ -534,6 +536,7 @@ async fn readyz_follows_the_database_through_an_outage() {
     let body = page.text().await.unwrap();
     assert!(body.contains("momentanément indisponible") && !body.contains("sqlx") && !body.contains("5432"), "{body}");
     assert!(body.contains("<h1>Service momentanément indisponible</h1>"), "a page of the site: {body}");
+    assert!(body.contains("href=\"mailto:assistance@example.edu\""), "the help desk: {body}");
     assert!(body.contains("<nav") && asset_link(&body, "sesame.", ".css").starts_with("/static/sesame."), "{body}");
     let english = app.client.get(app.url("/activate/identify?method=uid&lang=en")).send().await.unwrap();
     assert!(english.text().await.unwrap().contains("<h1>Temporarily unavailable</h1>"), "in the person's language");
