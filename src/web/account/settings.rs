@@ -52,8 +52,7 @@ pub async fn overview(
     page: Page,
 ) -> Result<Response, AppError> {
     let flash = session.remove::<String>(FLASH).await?.map(|key| page.t(&key));
-    let activated_on =
-        account.activated_at.format(&time::macros::format_description!("[day]/[month]/[year]")).unwrap_or_default();
+    let activated_on = page.local_date(account.activated_at);
     let phone = account.phone.as_deref().and_then(|p| MobileNumber::parse(p).ok()).map(|m| m.masked());
     render(&Overview {
         question: asked_question(&page, &account),
@@ -112,7 +111,7 @@ pub async fn password_submit(
         check_new_password(&state, &page, &person, &password, &fields.password_confirm, &mut errors).await?;
     }
     if !errors.is_empty() {
-        return unprocessable(&PasswordForm::of::<SignedIn>(&state, page, csrf, errors));
+        return unprocessable(&PasswordForm::after::<SignedIn>(&state, page, csrf, errors, &password));
     }
     set_password(&state, &page, &person, client, &password, "password_changed").await?;
     flash(&session, "account.password_saved").await?;

@@ -213,7 +213,7 @@ async fn password_submit(
     let mut errors = FieldErrors::default();
     check_new_password(&state, &page, &person, &fields.password, &fields.password_confirm, &mut errors).await?;
     if !errors.is_empty() {
-        return unprocessable(&PasswordForm::of::<Recovering>(&state, page, csrf, errors));
+        return unprocessable(&PasswordForm::after::<Recovering>(&state, page, csrf, errors, &fields.password));
     }
     set_password(&state, &page, &person, client, &fields.password, "password_recovered").await?;
     session.remove::<Recovery>(RECOVERY).await?;
