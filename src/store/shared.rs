@@ -322,7 +322,7 @@ macro_rules! impl_store {
         Ok(tx.commit().await?)
     }
 
-    async fn update_preferences(&self, person_id: i64, p: &Preferences, audit: &AuditEvent) -> Result<()> {
+    async fn update_preferences(&self, person_id: i64, p: &Preferences, audit: &AuditEvent, mail: &NewMail) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         if self.directory.is_some() {
             let visible: Option<bool> =
@@ -348,6 +348,7 @@ macro_rules! impl_store {
         .execute(&mut *tx)
         .await?;
         insert_audit!(&mut *tx, audit);
+        insert_mail!(&mut *tx, mail, audit.at);
         tx.commit().await?;
         wake_directory!(self);
         Ok(())

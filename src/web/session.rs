@@ -185,15 +185,23 @@ pub async fn renew_changed(session: Session, request: Request, next: Next) -> Re
         && !held
         && !authoritative(&session).await?
     {
-        new_id(&session).await?;
+        cycle(&session).await?;
     }
     Ok(response)
 }
 
-/// A new id for this session (the one way ids change), against fixation: whoever planted the
-/// old one is left with what it held. Unless that was a sign-in or a recovery, the old id is retired like a renewal's
-/// (its row retired in the statement that writes the new one) instead of deleted apart.
+/// A new id and a new CSRF token for a session that now proves who someone is (identification,
+/// sign-in), against fixation: whoever planted the old id, or read a form of it, is left with
+/// what it held. The next form page makes the new token.
 pub async fn new_id(session: &Session) -> Result<(), AppError> {
+    session.remove_value(keys::CSRF).await?;
+    cycle(session).await
+}
+
+/// A new id for this session (the one way ids change). Unless it held a sign-in or a recovery,
+/// the old id is retired like a renewal's (its row retired in the statement that writes the new
+/// one) instead of deleted apart.
+async fn cycle(session: &Session) -> Result<(), AppError> {
     Ok(if authoritative(session).await? {
         session.cycle_id().await
     } else {

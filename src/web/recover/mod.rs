@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use super::AppState;
+use super::changes::failure_event;
 use super::choices::asked_question;
 use super::client::ClientAddr;
 use super::error::AppError;
@@ -155,6 +156,7 @@ struct AnswerFields {
 async fn question_submit(
     State(state): State<AppState>,
     session: Session,
+    client: ClientAddr,
     page: Page,
     CsrfForm { fields, csrf, journey }: CsrfForm<AnswerFields, At<Recovering>>,
 ) -> Result<Response, AppError> {
@@ -181,6 +183,8 @@ async fn question_submit(
         return Ok(see_other(&page, RECOVER_PASSWORD));
     }
     tracing::info!(person_id = person.id, "recovery: wrong answer");
+    let at = OffsetDateTime::now_utc();
+    state.store.audit(&failure_event("answer_wrong", Some(person.id), client, "recovery:question", at)).await?;
     if let Some(until) = state.store.throttle_failure(&key, now, &throttle::RECOVERY_ANSWER).await? {
         return too_many(page, until, now);
     }
