@@ -730,7 +730,53 @@ mod hardening {
         }
     }
 
+    /// Rows of the session table.
+    async fn session_rows(t: &TestStore) -> i64 {
+        common::sql_count(t, "SELECT COUNT(*) FROM tower_sessions").await
+    }
+
+    async fn visitors_are_shown_every_form_without_a_session_row(t: TestStore) {
+        let app = app(&t).await;
+        let pages = [
+            "/",
+            "/login",
+            "/activate",
+            "/activate/identify?method=staff_number",
+            "/recover",
+            "/recover?method=ine",
+            "/help",
+            "/rules",
+        ];
+        let c = app.new_client();
+        for _ in 0..5 {
+            for page in pages {
+                assert_eq!(get(&app.new_client(), &app, page).await.0, StatusCode::OK, "{page}");
+                assert_eq!(get(&c, &app, page).await.0, StatusCode::OK, "{page}");
+            }
+        }
+        assert_eq!(session_rows(&t).await, 0, "nothing stored for visitors");
+
+        let (_, form) = get(&c, &app, "/login").await;
+        let token = csrf(&form);
+        let login = [("login", "elodie.leboeuf"), ("password", "Wrong-Password-1")];
+        let with = |token: &str| {
+            let mut fields = vec![("csrf_token", token.to_string())];
+            fields.extend(login.iter().map(|(k, v)| (*k, v.to_string())));
+            fields
+        };
+        let status = |res: reqwest::Response| res.status();
+        let posted = |c: &Client, fields: Vec<(&'static str, String)>| c.post(app.url("/login")).form(&fields).send();
+        let missing = login.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        assert_eq!(status(posted(&c, missing).await.unwrap()), StatusCode::FORBIDDEN, "no token");
+        assert_eq!(status(posted(&c, with(&"x".repeat(43))).await.unwrap()), StatusCode::FORBIDDEN, "a wrong token");
+        let other = app.new_client();
+        assert_eq!(status(posted(&other, with(&token)).await.unwrap()), StatusCode::FORBIDDEN, "another browser's");
+        assert_eq!(status(posted(&c, with(&token)).await.unwrap()), StatusCode::UNPROCESSABLE_ENTITY, "its own");
+        assert_eq!(session_rows(&t).await, 0, "a failed sign-in keeps nothing either");
+    }
+
     on_both_stores!(
+        visitors_are_shown_every_form_without_a_session_row,
         a_wrong_current_password_is_a_failed_sign_in_under_its_lock,
         a_password_change_ends_the_other_sessions_and_a_recovery_ends_all,
         a_preference_change_sends_a_notice,

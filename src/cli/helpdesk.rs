@@ -433,7 +433,7 @@ mod tests {
     }
 
     #[test]
-    fn a_person_has_the_keys_of_each_identifier_and_both_sign_in_names() {
+    fn a_person_has_the_keys_of_each_identifier_and_of_the_whole_account() {
         let person = PersonRecord {
             id: 7,
             uid: "u1".into(),
@@ -453,9 +453,9 @@ mod tests {
         assert_eq!(
             keys,
             [
-                "signin:a.b",
-                "signin:a.b@example.edu",
+                "signin:7",
                 "recover:7",
+                "identify-person:7",
                 "identify:uid:u1",
                 "identify:student_number:E12",
                 "identify:ine:1234567890A"

@@ -16,7 +16,7 @@ use super::changes::failure_event;
 use super::choices::asked_question;
 use super::client::ClientAddr;
 use super::error::AppError;
-use super::form::{Csrf, CsrfForm, FieldErrors, csrf_token};
+use super::form::{Csrf, CsrfForm, FieldErrors};
 use super::identify::{Identification, IdentifyFields, Journey, MethodQuery, choose, disabled, empty_form, identify};
 use super::journey::{At, JourneyState};
 use super::new_password::{RulesView, check_new_password, rules_view, set_password};
@@ -44,9 +44,9 @@ struct Recovery {
     last_seen: OffsetDateTime,
 }
 
-async fn start(page: Page, Query(query): Query<MethodQuery>, session: Session) -> Result<Response, AppError> {
+async fn start(page: Page, Query(query): Query<MethodQuery>, Csrf(csrf): Csrf) -> Result<Response, AppError> {
     match query.method() {
-        Some(method) => empty_form(page, csrf_token(&session).await?, Journey::Recovery, method),
+        Some(method) => empty_form(page, csrf, Journey::Recovery, method),
         None => choose(page, Journey::Recovery),
     }
 }
