@@ -775,7 +775,49 @@ mod hardening {
         assert_eq!(session_rows(&t).await, 0, "a failed sign-in keeps nothing either");
     }
 
+    /// The statements on people, accounts, throttle and audit that `sesame serve` logged
+    /// (`log`) since `from` bytes (the clean-up of stale counters aside), and the log's length.
+    fn sign_in_statements(log: &std::path::Path, from: usize) -> (usize, usize) {
+        let text = std::fs::read_to_string(log).unwrap();
+        let tables = ["people", "accounts", "throttle", "audit_events"];
+        let statements = text[from..]
+            .lines()
+            .filter(|l| l.contains("sqlx::query") && tables.iter().any(|t| l.contains(t)))
+            .filter(|l| !l.contains("DELETE FROM throttle WHERE window_start"))
+            .count();
+        (statements, text.len())
+    }
+
+    async fn a_known_login_and_an_unknown_one_cost_the_same_queries(t: TestStore) {
+        let today = time::OffsetDateTime::now_utc().date();
+        let (lines, _) = parse_csv(PEOPLE.as_bytes(), today).unwrap();
+        import_lines(t.store.as_ref(), lines, "example.edu", Options::default()).await.unwrap();
+        let elodie = t.store.find_by_login("elodie.leboeuf").await.unwrap().unwrap();
+        common::activate_in_store(t.store.as_ref(), &elodie, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA").await;
+        let dir = tempfile::tempdir().unwrap();
+        let vars = [("DATABASE_URL", t.url.as_str()), ("RUST_LOG", "warn,sqlx::query=debug")];
+        let (mut child, addr) = common::serve_binary(dir.path(), &vars);
+        let app = TestApp { addr, client: common::browser(), store: t.store.clone() };
+        let log = dir.path().join("stderr.log");
+        let mut costs = Vec::new();
+        for login in ["elodie.leboeuf", "nobody.there", "elodie.leboeuf@example.edu", "nobody@example.edu"] {
+            let c = app.new_client();
+            let (_, form) = get(&c, &app, "/login").await;
+            let (_, before) = sign_in_statements(&log, 0);
+            let fields =
+                [("csrf_token", csrf(&form)), ("login", login.into()), ("password", "Wrong-Password-1".into())];
+            let res = c.post(app.url("/login")).form(&fields).send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{login}");
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            costs.push(sign_in_statements(&log, before).0);
+        }
+        common::terminate(&mut child);
+        assert!(costs[0] > 0, "statements are logged: {costs:?}");
+        assert!(costs.iter().all(|c| *c == costs[0]), "known and unknown names: {costs:?}");
+    }
+
     on_both_stores!(
+        a_known_login_and_an_unknown_one_cost_the_same_queries,
         visitors_are_shown_every_form_without_a_session_row,
         a_wrong_current_password_is_a_failed_sign_in_under_its_lock,
         a_password_change_ends_the_other_sessions_and_a_recovery_ends_all,
