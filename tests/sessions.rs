@@ -188,14 +188,18 @@ async fn session_rows(t: &TestStore) -> (i64, i64) {
 async fn identification_leaves_a_planted_cookie_with_nothing(t: TestStore) {
     let (one, two) = two_instances(&t).await;
     let mut b = Browser::new();
-    b.get(&one, "/activate/identify?method=staff_number").await;
+    // A visitor has no session: the one to plant is the attacker's own, identified.
+    identified(&mut b, &one).await;
     let planted = b.cookie.clone();
     identified(&mut b, &one).await;
     assert_ne!(b.cookie, planted, "a new id once identified");
+    let form = b.get(&one, "/activate/question").await;
+    let a = b.post(&one, "/activate/question", &form, &QUESTION).await;
+    assert_eq!(a.location, "/activate/sms");
     b.cookie = planted;
     for app in [&one, &two] {
-        let a = b.get(app, "/activate/question").await;
-        assert_eq!((a.status, a.location.as_str()), (StatusCode::SEE_OTHER, "/activate"), "no identity");
+        let a = b.get(app, "/activate/sms").await;
+        assert_eq!((a.status, a.location.as_str()), (StatusCode::SEE_OTHER, "/activate/question"), "none of it");
     }
 }
 
