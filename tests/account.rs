@@ -573,6 +573,32 @@ mod hardening {
         assert_eq!(lands(&a, &app, "/account").await, (StatusCode::SEE_OTHER, "/login".into()), "a recovery ends all");
     }
 
+    async fn a_new_password_ends_the_recoveries_under_way(t: TestStore) {
+        let app = app(&t).await;
+        activated(&app).await;
+        let answered = || async {
+            let r = app.new_client();
+            identify_at(&r, &app, "/recover", "staff_number", "12345", "14/07/1985").await;
+            post(&r, &app, "/recover/question", "/recover/question", &[("answer", "Crème Brûlée")]).await;
+            assert_eq!(lands(&r, &app, "/recover/password").await.0, StatusCode::OK);
+            r
+        };
+        let (first, other) = (answered().await, answered().await);
+        let fields = [("password", NEW_PASSWORD), ("password_confirm", NEW_PASSWORD)];
+        let (s, l, _) = post(&first, &app, "/recover/password", "/recover/password", &fields).await;
+        assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/recover/done"));
+        let ended = (StatusCode::SEE_OTHER, "/recover".to_string());
+        assert_eq!(lands(&other, &app, "/recover/password").await, ended, "the other recovery is over");
+
+        let late = answered().await;
+        let c = app.new_client();
+        let (s, _, _) = sign_in(&c, &app, "elodie.leboeuf", NEW_PASSWORD).await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        let (s, _, _) = change_password(&c, &app, NEW_PASSWORD, "Troisieme-Ciel-Vert-88").await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        assert_eq!(lands(&late, &app, "/recover/password").await, ended, "a change in the account area ends it too");
+    }
+
     async fn a_preference_change_sends_a_notice(t: TestStore) {
         let config = test_config(&t.url);
         let mail_dir = config.mail_dir.clone();
@@ -821,6 +847,7 @@ mod hardening {
         visitors_are_shown_every_form_without_a_session_row,
         a_wrong_current_password_is_a_failed_sign_in_under_its_lock,
         a_password_change_ends_the_other_sessions_and_a_recovery_ends_all,
+        a_new_password_ends_the_recoveries_under_way,
         a_preference_change_sends_a_notice,
         the_csrf_token_changes_at_sign_in_and_identification,
         clients_behind_an_ipv4_proxy_keep_their_own_counters_on_a_dual_stack_bind,

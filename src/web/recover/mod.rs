@@ -42,6 +42,9 @@ struct Recovery {
     person_id: i64,
     answered: bool,
     last_seen: OffsetDateTime,
+    /// When it began: a password set since (by another recovery, or in the account area) ends it.
+    #[serde(default)]
+    since: Option<OffsetDateTime>,
 }
 
 async fn start(page: Page, Query(query): Query<MethodQuery>, Csrf(csrf): Csrf) -> Result<Response, AppError> {
@@ -76,7 +79,8 @@ async fn submit(
         return render(&NotActivated { page });
     }
     super::session::new_id(&session).await?;
-    let recovery = Recovery { person_id: person.id, answered: false, last_seen: OffsetDateTime::now_utc() };
+    let now = OffsetDateTime::now_utc();
+    let recovery = Recovery { person_id: person.id, answered: false, last_seen: now, since: Some(now) };
     session.insert(RECOVERY, &recovery).await?;
     Ok(see_other(&page, RECOVER_QUESTION))
 }
@@ -121,7 +125,8 @@ async fn enter(
     }
     let person = state.store.person(recovery.person_id).await?.filter(PersonRecord::is_active);
     let account = state.store.account(recovery.person_id).await?;
-    let (Some(person), Some(account)) = (person, account) else {
+    let outdated = |account: &AccountRecord| recovery.since.is_some_and(|since| since < account.password_changed_at);
+    let (Some(person), Some(account)) = (person, account.filter(|a| !outdated(a))) else {
         session.remove::<Recovery>(RECOVERY).await?;
         return Ok(Err(RECOVER));
     };
