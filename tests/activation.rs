@@ -474,8 +474,8 @@ async fn the_session_cookie_is_secure_unless_configured_off(t: TestStore) {
     config.cookie_secure = true;
     let app = seeded(&t, config).await;
     let res = app.client.get(app.url("/activate/identify?method=uid")).send().await.unwrap();
-    let visitor = set_cookie(&res, "sesame_csrf").expect("the visitor's CSRF cookie");
-    assert!(visitor.contains("Secure") && visitor.contains("HttpOnly"), "{visitor}");
+    let visitor = set_cookie(&res, "__Host-sesame_csrf").expect("the visitor's CSRF cookie, for the host alone");
+    assert!(visitor.contains("Secure") && visitor.contains("HttpOnly") && visitor.contains("Path=/"), "{visitor}");
     // Over plain HTTP the client keeps Secure cookies to itself: sent by hand.
     let token = csrf(&res.text().await.unwrap());
     let form =
@@ -483,7 +483,7 @@ async fn the_session_cookie_is_secure_unless_configured_off(t: TestStore) {
     let res = app
         .new_client()
         .post(app.url("/activate/identify?method=uid"))
-        .header("cookie", format!("sesame_csrf={token}"))
+        .header("cookie", format!("__Host-sesame_csrf={token}"))
         .form(&form)
         .send()
         .await

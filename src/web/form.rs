@@ -27,6 +27,14 @@ pub const CSRF_FIELD: &str = "csrf_token";
 /// The cookie holding the CSRF token of a visitor, for whom the server keeps nothing.
 const CSRF_COOKIE: &str = "sesame_csrf";
 
+/// Its name where browsers allow the `__Host-` prefix (Secure, for the whole host): then no
+/// sibling subdomain can plant a token of its choosing in it.
+const HOST_CSRF_COOKIE: &str = "__Host-sesame_csrf";
+
+fn csrf_cookie_name(config: &Config) -> &'static str {
+    if config.cookie_secure && config.base_path().is_empty() { HOST_CSRF_COOKIE } else { CSRF_COOKIE }
+}
+
 /// Characters of a token.
 const TOKEN_CHARS: usize = 43;
 
@@ -42,12 +50,12 @@ pub fn new_token() -> String {
 async fn csrf_token(session: &Session, cookies: &Cookies, config: &Config) -> Result<String, AppError> {
     if let Some(token) = session.get::<String>(CSRF_KEY).await? {
         // The visitor's token is no use any more: after the session ends, the next form gets a new one.
-        if let Some(visitor) = cookies.get(CSRF_COOKIE) {
+        if let Some(visitor) = cookies.get(csrf_cookie_name(config)) {
             cookies.remove(visitor_cookie(visitor.value().to_string(), config));
         }
         return Ok(token);
     }
-    if let Some(token) = visitor_token(cookies) {
+    if let Some(token) = visitor_token(cookies, config) {
         return Ok(token);
     }
     let token = new_token();
@@ -56,8 +64,8 @@ async fn csrf_token(session: &Session, cookies: &Cookies, config: &Config) -> Re
 }
 
 /// The token of the visitor's cookie, when it is one of ours.
-fn visitor_token(cookies: &Cookies) -> Option<String> {
-    let token = cookies.get(CSRF_COOKIE)?.value().to_string();
+fn visitor_token(cookies: &Cookies, config: &Config) -> Option<String> {
+    let token = cookies.get(csrf_cookie_name(config))?.value().to_string();
     (token.len() == TOKEN_CHARS && token.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(token)
 }
 
@@ -67,7 +75,7 @@ fn visitor_cookie(token: String, config: &Config) -> Cookie<'static> {
         "" => "/".to_string(),
         p => p.to_string(),
     };
-    Cookie::build((CSRF_COOKIE, token))
+    Cookie::build((csrf_cookie_name(config), token))
         .path(path)
         .same_site(SameSite::Lax)
         .http_only(true)
@@ -146,7 +154,7 @@ where
         let submitted = fields.iter().find(|(name, _)| name == CSRF_FIELD).map(|(_, value)| value.as_str());
         let expected = match session.get::<String>(CSRF_KEY).await.map_err(|e| AppError::from(e).into_response())? {
             Some(token) => Some(token),
-            None => visitor_token(&cookies(&parts)?),
+            None => visitor_token(&cookies(&parts)?, &AppState::from_ref(state).config),
         };
         let csrf = match (submitted, expected) {
             (Some(s), Some(e)) if same_token(s, &e) => e,
