@@ -71,12 +71,8 @@ fn visitor_token(cookies: &Cookies, config: &Config) -> Option<String> {
 
 /// Like the session cookie: only for this site's path, never read by scripts; it ends with the browser.
 fn visitor_cookie(token: String, config: &Config) -> Cookie<'static> {
-    let path = match config.base_path() {
-        "" => "/".to_string(),
-        p => p.to_string(),
-    };
     Cookie::build((csrf_cookie_name(config), token))
-        .path(path)
+        .path(super::session::cookie_path(config))
         .same_site(SameSite::Lax)
         .http_only(true)
         .secure(config.cookie_secure)

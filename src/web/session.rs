@@ -215,10 +215,7 @@ const AFTER_IDLE: time::Duration = time::Duration::minutes(5);
 /// Sessions hold an identifier, a birth date and names: they live on the server no longer than
 /// a wizard or a sign-in may stay idle.
 pub fn layer(config: &Config, sessions: Arc<dyn SessionRows>) -> SessionManagerLayer<SharedSessions> {
-    let path = match config.base_path() {
-        "" => "/".to_string(),
-        p => p.to_string(),
-    };
+    let path = cookie_path(config);
     SessionManagerLayer::new(SharedSessions::new(sessions))
         .with_name("sesame_session")
         .with_http_only(true)
@@ -226,4 +223,12 @@ pub fn layer(config: &Config, sessions: Arc<dyn SessionRows>) -> SessionManagerL
         .with_secure(config.cookie_secure)
         .with_path(path)
         .with_expiry(Expiry::OnInactivity(config.wizard_timeout.max(config.session_idle) + AFTER_IDLE))
+}
+
+/// The path of our cookies: the site's prefix, or the whole host.
+pub fn cookie_path(config: &Config) -> String {
+    match config.base_path() {
+        "" => "/".to_string(),
+        p => p.to_string(),
+    }
 }
