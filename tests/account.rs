@@ -801,7 +801,8 @@ mod hardening {
         assert_eq!(session_rows(&t).await, 0, "a failed sign-in keeps nothing either");
     }
 
-    /// The statements on people, accounts, throttle and audit that `sesame serve` logged
+    /// The statements on people, accounts, throttle and audit (and through them identification's)
+    /// that `sesame serve` logged
     /// (`log`) since `from` bytes (the clean-up of stale counters aside), and the log's length.
     fn sign_in_statements(log: &std::path::Path, from: usize) -> (usize, usize) {
         let text = std::fs::read_to_string(log).unwrap();
@@ -814,7 +815,7 @@ mod hardening {
         (statements, text.len())
     }
 
-    async fn a_known_login_and_an_unknown_one_cost_the_same_queries(t: TestStore) {
+    async fn known_and_unknown_names_cost_the_same_queries(t: TestStore) {
         let today = time::OffsetDateTime::now_utc().date();
         let (lines, _) = parse_csv(PEOPLE.as_bytes(), today).unwrap();
         import_lines(t.store.as_ref(), lines, "example.edu", Options::default()).await.unwrap();
@@ -825,25 +826,39 @@ mod hardening {
         let (mut child, addr) = common::serve_binary(dir.path(), &vars);
         let app = TestApp { addr, client: common::browser(), store: t.store.clone() };
         let log = dir.path().join("stderr.log");
-        let mut costs = Vec::new();
+        // The statements of one failed post of `fields` to `path`, its form at `path` too.
+        let cost = |path: &'static str, fields: Vec<(&'static str, String)>| {
+            let (app, log) = (&app, &log);
+            async move {
+                let c = app.new_client();
+                let (_, form) = get(&c, app, path).await;
+                let (_, before) = sign_in_statements(log, 0);
+                let mut all = vec![("csrf_token", csrf(&form))];
+                all.extend(fields);
+                let res = c.post(app.url(path)).form(&all).send().await.unwrap();
+                assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{all:?}");
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                sign_in_statements(log, before).0
+            }
+        };
+        let mut sign_ins = Vec::new();
         for login in ["elodie.leboeuf", "nobody.there", "elodie.leboeuf@example.edu", "nobody@example.edu"] {
-            let c = app.new_client();
-            let (_, form) = get(&c, &app, "/login").await;
-            let (_, before) = sign_in_statements(&log, 0);
-            let fields =
-                [("csrf_token", csrf(&form)), ("login", login.into()), ("password", "Wrong-Password-1".into())];
-            let res = c.post(app.url("/login")).form(&fields).send().await.unwrap();
-            assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{login}");
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            costs.push(sign_in_statements(&log, before).0);
+            sign_ins.push(cost("/login", vec![("login", login.into()), ("password", "Wrong-Password-1".into())]).await);
+        }
+        let mut identifications = Vec::new();
+        for staff_number in ["12345", "424242"] {
+            let fields = [("method", "staff_number"), ("identifier", staff_number), ("birth_date", "01/02/1980")];
+            let fields = fields.iter().map(|(k, v)| (*k, v.to_string())).collect();
+            identifications.push(cost("/recover?method=staff_number", fields).await);
         }
         common::terminate(&mut child);
-        assert!(costs[0] > 0, "statements are logged: {costs:?}");
-        assert!(costs.iter().all(|c| *c == costs[0]), "known and unknown names: {costs:?}");
+        assert!(sign_ins[0] > 0 && identifications[0] > 0, "statements are logged");
+        assert!(sign_ins.iter().all(|c| *c == sign_ins[0]), "known and unknown names: {sign_ins:?}");
+        assert_eq!(identifications[0], identifications[1], "known and unknown identifiers");
     }
 
     on_both_stores!(
-        a_known_login_and_an_unknown_one_cost_the_same_queries,
+        known_and_unknown_names_cost_the_same_queries,
         visitors_are_shown_every_form_without_a_session_row,
         a_wrong_current_password_is_a_failed_sign_in_under_its_lock,
         a_password_change_ends_the_other_sessions_and_a_recovery_ends_all,
