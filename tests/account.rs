@@ -801,9 +801,9 @@ mod hardening {
         assert_eq!(session_rows(&t).await, 0, "a failed sign-in keeps nothing either");
     }
 
-    /// The statements on people, accounts, throttle and audit (and through them identification's)
-    /// that `sesame serve` logged
-    /// (`log`) since `from` bytes (the clean-up of stale counters aside), and the log's length.
+    /// The statements on people, accounts, throttle and audit (identification's among them) that
+    /// `sesame serve` logged (`log`) since `from` bytes, the clean-up of stale counters aside;
+    /// and the log's length.
     fn sign_in_statements(log: &std::path::Path, from: usize) -> (usize, usize) {
         let text = std::fs::read_to_string(log).unwrap();
         let tables = ["people", "accounts", "throttle", "audit_events"];
