@@ -80,12 +80,8 @@ fn visitor_cookie(token: String, config: &Config) -> Cookie<'static> {
 }
 
 /// The browser's cookies, as the session layer reads and writes them.
-fn cookies(parts: &Parts) -> Result<Cookies, Response> {
-    parts
-        .extensions
-        .get::<Cookies>()
-        .cloned()
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the cookie layer is missing")).into_response())
+fn cookies(parts: &Parts) -> Result<Cookies, AppError> {
+    parts.extensions.get::<Cookies>().cloned().ok_or_else(|| anyhow::anyhow!("the cookie layer is missing").into())
 }
 
 /// The CSRF token of this browser's forms, for a page that shows a form.
@@ -101,7 +97,8 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let session = Session::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
         let config = AppState::from_ref(state).config;
-        csrf_token(&session, &cookies(parts)?, &config).await.map(Csrf).map_err(IntoResponse::into_response)
+        let cookies = cookies(parts).map_err(IntoResponse::into_response)?;
+        csrf_token(&session, &cookies, &config).await.map(Csrf).map_err(IntoResponse::into_response)
     }
 }
 
@@ -150,7 +147,9 @@ where
         let submitted = fields.iter().find(|(name, _)| name == CSRF_FIELD).map(|(_, value)| value.as_str());
         let expected = match session.get::<String>(CSRF_KEY).await.map_err(|e| AppError::from(e).into_response())? {
             Some(token) => Some(token),
-            None => visitor_token(&cookies(&parts)?, &AppState::from_ref(state).config),
+            None => {
+                visitor_token(&cookies(&parts).map_err(IntoResponse::into_response)?, &AppState::from_ref(state).config)
+            }
         };
         let csrf = match (submitted, expected) {
             (Some(s), Some(e)) if same_token(s, &e) => e,
