@@ -152,6 +152,7 @@ async fn previous_keeps_the_values(t: TestStore) {
     assert!(sms.contains("value=\"+33612345678\"") && sms.contains("value=\"yes\" checked"));
     let (_, q) = get(&app.client, &app, "/activate/question").await;
     assert!(q.contains("value=\"first_pet\" selected"));
+    assert!(q.contains("Laissez ce champ vide pour la conserver"), "the hint says an empty field keeps the answer");
     // The saved answer is kept when the field is left empty.
     let (s, l, _) = post(
         &app.client,

@@ -1,6 +1,9 @@
 //! Setting a password, the same way in activation, recovery and the account area: the rules as
 //! the page lists them, the policy with the one list of personal words, the history, the hash.
 
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
 use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
 
@@ -8,8 +11,10 @@ use super::AppState;
 use super::changes::{audit, notice_to};
 use super::client::ClientAddr;
 use super::error::AppError;
-use super::form::FieldErrors;
+use super::form::{Csrf, FieldErrors};
+use super::journey::{At, JourneyState};
 use super::page_context::Page;
+use super::respond::render;
 use crate::domain::birth_date::BirthDate;
 use crate::domain::password_policy::{MISMATCH_CODE, PasswordContext, Violation};
 use crate::store::PersonRecord;
@@ -38,6 +43,40 @@ pub fn rules_view(state: &AppState, page: &Page) -> RulesView {
         .map(|r| RuleLine { kind: r.code.trim_start_matches("password.rule."), text: page.t_with(r.code, &r.params) })
         .collect();
     RulesView { lines, min: policy.min_length, max: policy.max_length, special: policy.special_characters.clone() }
+}
+
+/// The page where a new password is chosen, laid out by its journey's template: recovery's, or
+/// the account area's, which asks for the current password too.
+#[derive(Template)]
+pub enum PasswordForm {
+    #[template(path = "recover/password.html")]
+    Recovery { page: Page, csrf: String, rules: RulesView, errors: FieldErrors },
+    #[template(path = "account/password.html")]
+    Account { page: Page, csrf: String, rules: RulesView, errors: FieldErrors },
+}
+
+/// A journey with a page of its own where a new password is chosen.
+pub trait ChoosesPassword: JourneyState + Send + 'static {
+    /// The journey's page with these rules and errors.
+    fn password_form(page: Page, csrf: String, rules: RulesView, errors: FieldErrors) -> PasswordForm;
+}
+
+impl PasswordForm {
+    /// The page of journey `J`, listing the configured rules, with `errors`.
+    pub fn of<J: ChoosesPassword>(state: &AppState, page: Page, csrf: String, errors: FieldErrors) -> Self {
+        let rules = rules_view(state, &page);
+        J::password_form(page, csrf, rules, errors)
+    }
+}
+
+/// The empty form, to a person at that step of journey `J`.
+pub async fn password_show<J: ChoosesPassword>(
+    State(state): State<AppState>,
+    At(_): At<J>,
+    Csrf(csrf): Csrf,
+    page: Page,
+) -> Result<Response, AppError> {
+    render(&PasswordForm::of::<J>(&state, page, csrf, FieldErrors::default()))
 }
 
 /// What the strength estimator treats as guessable for this person: their names, every
