@@ -78,6 +78,12 @@ pub async fn submit(
         errors.add("accept_rules", page.t("password.accept_rules_required"));
     }
     if !errors.is_empty() {
+        // A second browser's wizard that lost the race to activate sees the winner's password
+        // in the history: it is told the account exists, as when it loses at the insert.
+        if state.store.has_account(person.id).await? {
+            forget_wizard(&session).await?;
+            return render(&AlreadyActive { page });
+        }
         return unprocessable(&PasswordForm {
             rules: rules_view_after(&state, &page, &password),
             page,
