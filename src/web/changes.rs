@@ -23,9 +23,10 @@ pub fn notice_to(
         recipient: &person.email,
         given_name: &person.given_name,
         family_name: &person.family_name,
-        at,
+        at: state.config.timezone.local(at),
         client_addr: &client.0.to_string(),
         institution: &state.config.institution_name,
+        helpdesk: &state.config.helpdesk,
     })
 }
 
@@ -37,6 +38,25 @@ pub fn audit(kind: &'static str, person: &PersonRecord, client: ClientAddr, at: 
         person_id: Some(person.id),
         client_addr: Some(client.0.to_string()),
         detail: String::new(),
+        at,
+    }
+}
+
+/// The audit event of a failed attempt to prove who one is (help desk: "why can't I get in?"):
+/// when, from where, at which step, and for whom when someone was found; never what was typed.
+pub fn failure_event(
+    kind: &'static str,
+    person_id: Option<i64>,
+    client: ClientAddr,
+    step: &str,
+    at: OffsetDateTime,
+) -> AuditEvent {
+    AuditEvent {
+        kind,
+        actor: "web".into(),
+        person_id,
+        client_addr: Some(client.0.to_string()),
+        detail: format!("step={step}"),
         at,
     }
 }

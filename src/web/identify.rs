@@ -7,6 +7,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::AppState;
+use super::changes::failure_event;
 use super::client::ClientAddr;
 use super::error::AppError;
 use super::form::FieldErrors;
@@ -43,10 +44,25 @@ impl Journey {
         }
     }
 
+    /// How the audit trail names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Activation => "activation",
+            Self::Recovery => "recovery",
+        }
+    }
+
     fn title_key(self) -> &'static str {
         match self {
             Self::Activation => "activate.title",
             Self::Recovery => "recover.title",
+        }
+    }
+
+    fn intro_key(self) -> &'static str {
+        match self {
+            Self::Activation => "activate.choose_intro",
+            Self::Recovery => "recover.choose_intro",
         }
     }
 
@@ -76,6 +92,7 @@ struct Choose {
     /// Where each method's form is.
     target: &'static str,
     title_key: &'static str,
+    intro_key: &'static str,
 }
 
 /// How a method is named and where its number is found, for both identification pages.
@@ -105,7 +122,13 @@ impl MethodTexts for IdentifyForm {
 
 /// The page listing the methods of a journey.
 pub fn choose(page: Page, journey: Journey) -> Result<Response, AppError> {
-    render(&Choose { page, methods: IdentificationMethod::ALL, target: journey.form(), title_key: journey.title_key() })
+    render(&Choose {
+        page,
+        methods: IdentificationMethod::ALL,
+        target: journey.form(),
+        title_key: journey.title_key(),
+        intro_key: journey.intro_key(),
+    })
 }
 
 #[derive(Template)]
@@ -219,21 +242,40 @@ pub async fn identify(
     if let Some(until) = lookup.locked_until {
         return Ok(Identification::Refused(too_many(page, until, now_s)?));
     }
+    // Every identifier of one person adds up to one more counter; an unknown identifier has a
+    // twin of its own, so that both cost the same queries and give the same answers.
+    let person_key = match &lookup.person {
+        Some(person) => throttle::identified_person_key(person.id),
+        None => throttle::unidentified_person_key(&identifier),
+    };
+    if let Some(until) = state.store.throttle_locked_until(&person_key, now_s).await? {
+        return Ok(Identification::Refused(too_many(page, until, now_s)?));
+    }
     match lookup.person {
         Some(person) if person.birth_date == birth_date.date() => {
             if lookup.failures_counted {
                 state.store.throttle_clear(&key).await?;
             }
+            state.store.throttle_clear(&person_key).await?;
             Ok(Identification::Person { person, identifier, has_account: lookup.has_account })
         }
         other => {
             tracing::info!(method = method.as_str(), known = other.is_some(), "identification failed");
             metrics::counter!("sesame_identification_failures_total").increment(1);
-            for (k, rule) in [(&key, &throttle::IDENTIFIER), (&addr_key, &throttle::CLIENT_ADDRESS)] {
+            let counters = [
+                (&key, &throttle::IDENTIFIER),
+                (&person_key, &throttle::IDENTIFIER),
+                (&addr_key, &throttle::CLIENT_ADDRESS),
+            ];
+            for (k, rule) in counters {
                 count_failure(state, k, now_s, rule).await?;
             }
+            let step = format!("{}:identify:{}", journey.name(), method.as_str());
+            let person_id = other.map(|p| p.id);
+            state.store.audit(&failure_event("identification_failed", person_id, client, &step, now)).await?;
             let mut errors = FieldErrors::default();
-            errors.add("identifier", page.t("identify.no_match"));
+            // Either field may be wrong, and which one is not told.
+            errors.add("identification", page.t("identify.no_match"));
             Ok(Identification::Refused(unprocessable(&form(page, errors))?))
         }
     }

@@ -33,6 +33,9 @@ pub struct RuleLine {
     /// `length`, `digit`, `history`…: the rule's code without its `password.rule.` prefix.
     pub kind: &'static str,
     pub text: String,
+    /// Whether the refused password met it, for the rules the page's script checks too: the
+    /// field comes back empty, the checklist shows where the refused password stood.
+    pub met: Option<bool>,
 }
 
 pub fn rules_view(state: &AppState, page: &Page) -> RulesView {
@@ -40,7 +43,11 @@ pub fn rules_view(state: &AppState, page: &Page) -> RulesView {
     let lines = policy
         .rules()
         .iter()
-        .map(|r| RuleLine { kind: r.code.trim_start_matches("password.rule."), text: page.t_with(r.code, &r.params) })
+        .map(|r| RuleLine {
+            kind: r.code.trim_start_matches("password.rule."),
+            text: page.t_with(r.code, &r.params),
+            met: None,
+        })
         .collect();
     RulesView { lines, min: policy.min_length, max: policy.max_length, special: policy.special_characters.clone() }
 }
@@ -67,6 +74,18 @@ impl PasswordForm {
         let rules = rules_view(state, &page);
         J::password_form(page, csrf, rules, errors)
     }
+
+    /// The page again after `refused` was refused, each rule shown as it stood.
+    pub fn after<J: ChoosesPassword>(
+        state: &AppState,
+        page: Page,
+        csrf: String,
+        errors: FieldErrors,
+        refused: &SecretString,
+    ) -> Self {
+        let rules = rules_view_after(state, &page, refused);
+        J::password_form(page, csrf, rules, errors)
+    }
 }
 
 /// The empty form, to a person at that step of journey `J`.
@@ -78,6 +97,44 @@ pub async fn password_show<J: ChoosesPassword>(
 ) -> Result<Response, AppError> {
     render(&PasswordForm::of::<J>(&state, page, csrf, FieldErrors::default()))
 }
+
+impl RulesView {
+    /// Whether the lines show a refused password's state.
+    pub fn checked(&self) -> bool {
+        self.lines.iter().any(|l| l.met.is_some())
+    }
+}
+
+/// The rules again after `refused` was refused, each checkable one met or not.
+pub fn rules_view_after(state: &AppState, page: &Page, refused: &SecretString) -> RulesView {
+    let mut view = rules_view(state, page);
+    // The rules that hold on the password alone; the others (login, history, strength) are
+    // told by the errors.
+    let broken: Vec<&str> = state
+        .config
+        .password_policy
+        .check(refused.expose_secret(), &PasswordContext { login: "", user_inputs: &[] })
+        .iter()
+        .filter_map(|v| match v {
+            Violation::TooShort { .. } | Violation::TooLong { .. } => Some("length"),
+            Violation::MissingLowercase => Some("lowercase"),
+            Violation::MissingUppercase => Some("uppercase"),
+            Violation::MissingDigit => Some("digit"),
+            Violation::MissingSpecial => Some("special"),
+            Violation::ContainsWhitespace => Some("no_whitespace"),
+            _ => None,
+        })
+        .collect();
+    for line in &mut view.lines {
+        if CHECKED_AS_TYPED.contains(&line.kind) {
+            line.met = Some(!broken.contains(&line.kind));
+        }
+    }
+    view
+}
+
+/// The rules `static/sesame.js` ticks as the person types.
+const CHECKED_AS_TYPED: [&str; 6] = ["length", "lowercase", "uppercase", "digit", "special", "no_whitespace"];
 
 /// What the strength estimator treats as guessable for this person: their names, every
 /// identifier, their birth date and year, the institution's name.
@@ -140,7 +197,8 @@ pub fn history_depth(state: &AppState) -> usize {
 }
 
 /// Sets a new password of an existing account, after every check, with its audit event
-/// (`kind`) and notice mail.
+/// (`kind`) and notice mail; returns the time of the change, which ends the sessions signed
+/// in before it.
 pub async fn set_password(
     state: &AppState,
     page: &Page,
@@ -148,7 +206,7 @@ pub async fn set_password(
     client: ClientAddr,
     password: &SecretString,
     kind: &'static str,
-) -> Result<(), AppError> {
+) -> Result<OffsetDateTime, AppError> {
     let now = OffsetDateTime::now_utc();
     let hash = state.hasher.hash(password).await?;
     let mail = notice_to(state, page, person, "password_changed", client, now)?;
@@ -157,5 +215,5 @@ pub async fn set_password(
     let depth = history_depth(state);
     state.store.change_password(person.id, &hash, nt_sealed.as_deref(), depth, &event, Some(&mail)).await?;
     state.outbox.notify_one();
-    Ok(())
+    Ok(now)
 }
