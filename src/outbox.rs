@@ -23,6 +23,10 @@ impl Pace {
     pub const DIRECTORY: Self =
         Self { poll: Duration::from_secs(5), first_backoff_secs: 2, max_backoff_secs: 60, lease_secs: 60 };
 
+    /// h22: a code is valid minutes only: quick retries, never a wait longer than a minute.
+    pub const SMS: Self =
+        Self { poll: Duration::from_secs(5), first_backoff_secs: 5, max_backoff_secs: 60, lease_secs: 60 };
+
     pub fn backoff(&self, attempts: i32) -> i64 {
         let doublings = attempts.saturating_sub(1).clamp(0, 30) as u32;
         self.first_backoff_secs.saturating_mul(1_i64 << doublings).min(self.max_backoff_secs)

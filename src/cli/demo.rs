@@ -51,6 +51,9 @@ const PEOPLE: [DemoPerson; 6] = [
     person("100006", "student", ("Camille", "Durand"), "11/11/2003", (None, Some("22009999"), None), "student_number"),
 ];
 
+/// h22: who has a personal address in the demo, where their recovery codes go by mail.
+const PERSONAL_EMAIL: (&str, &str) = ("ext-0042", "agnes.dubois@example.org");
+
 impl DemoPerson {
     fn identifier(&self) -> &'static str {
         match self.method {
@@ -80,6 +83,7 @@ pub async fn seed(store: &dyn Store, config: &Config) -> Result<(), StoreError> 
                 ine: p.ine,
                 email: None,
                 login: None,
+                personal_email: (p.uid == PERSONAL_EMAIL.0).then_some(PERSONAL_EMAIL.1),
             };
             let record = parse_record(&fields, today).map_err(|e| e.to_string());
             ImportLine { line, uid: Some(p.uid.to_string()), record }
@@ -96,5 +100,12 @@ pub async fn seed(store: &dyn Store, config: &Config) -> Result<(), StoreError> 
         println!("  {method:<15} {id:<12} {born:<11} {given} {family} ({category})");
     }
     println!("Mail is written to {}", config.mail_dir.display());
+    println!(
+        "Recovery codes: by mail to {} ({}) once activated, in {}; by SMS to the phone given at activation, in {}",
+        PERSONAL_EMAIL.1,
+        PERSONAL_EMAIL.0,
+        config.mail_dir.display(),
+        config.sms.dir.display()
+    );
     Ok(())
 }

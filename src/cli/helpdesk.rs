@@ -432,6 +432,7 @@ mod tests {
             login: "a.b".into(),
             status: "active".into(),
             disabled_by: None,
+            personal_email: None,
         };
         let keys: Vec<String> = throttle_keys(&person).into_iter().map(|(_, k)| k).collect();
         assert_eq!(

@@ -94,6 +94,39 @@ pub fn notice(n: &Notice<'_>) -> Result<NewMail, askama::Error> {
     })
 }
 
+// h22: a recovery code by mail.
+#[derive(Template)]
+#[template(path = "mail/recovery_code.txt")]
+struct RecoveryCodeMail<'a> {
+    locale: Locale,
+    given_name: &'a str,
+    family_name: &'a str,
+    body: String,
+    institution: &'a str,
+}
+
+impl RecoveryCodeMail<'_> {
+    fn t(&self, key: &str) -> String {
+        self.locale.t(key)
+    }
+}
+
+/// A one-time recovery code and how long it is valid, to the person's personal address: the
+/// subject, then the body, which the caller seals before it is queued.
+pub fn recovery_code(
+    locale: Locale,
+    given_name: &str,
+    family_name: &str,
+    code: &crate::domain::recovery_code::OneTimeCode,
+    minutes: u32,
+    institution: &str,
+) -> Result<(String, String), askama::Error> {
+    let body =
+        locale.t_with("recovery.mail.body", &[("code", code.as_str().to_string()), ("minutes", minutes.to_string())]);
+    let text = RecoveryCodeMail { locale, given_name, family_name, body, institution }.render()?;
+    Ok((locale.t("recovery.mail.subject"), text))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

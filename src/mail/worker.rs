@@ -8,7 +8,8 @@ use tokio::sync::{Notify, watch};
 
 use super::Transport;
 use crate::outbox::Pace;
-use crate::store::Store;
+use crate::sealing::SealingKey;
+use crate::store::{OutboxMail, Store};
 
 pub struct Worker {
     pub store: Arc<dyn Store>,
@@ -18,6 +19,14 @@ pub struct Worker {
     pub pace: Pace,
     /// Rung when a mail is queued, so it leaves at once rather than at the next poll.
     pub wake: Arc<Notify>,
+    /// Opens the bodies that must not wait in clear (recovery codes).
+    pub sealing: SealingKey,
+}
+
+/// The sealing context of a mail body: bound to its message id, so that a box moved to another
+/// row does not open.
+pub fn context(message_id: &str) -> Vec<u8> {
+    format!("mail:{message_id}").into_bytes()
 }
 
 impl Worker {
@@ -51,7 +60,11 @@ impl Worker {
                 return false;
             }
         };
-        match self.transport.send(&self.from, &mail, &self.domain).await {
+        let sent = match self.opened(mail.clone()) {
+            Ok(opened) => self.transport.send(&self.from, &opened, &self.domain).await,
+            Err(error) => Err(error),
+        };
+        match sent {
             Ok(()) => {
                 tracing::info!(outbox_id = mail.id, attempts = mail.attempts, "outbox: mail sent");
                 metrics::counter!("sesame_mails_sent_total").increment(1);
@@ -71,5 +84,17 @@ impl Worker {
             }
         }
         true
+    }
+
+    /// The mail with its sealed body, if any, opened.
+    fn opened(&self, mut mail: OutboxMail) -> Result<OutboxMail, String> {
+        if let Some(sealed) = mail.body_sealed.take() {
+            mail.body_text = self
+                .sealing
+                .open(&sealed, &context(&mail.message_id))
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .ok_or("the sealed body does not open with this key")?;
+        }
+        Ok(mail)
     }
 }

@@ -35,13 +35,14 @@ const BULK_MIN_NEW: usize = 5_000;
 /// What an import writes of a person, in the order both ways of writing send it; `status` is
 /// left to its default, 'active'.
 const WRITTEN_COLUMNS: &str = "uid, category, given_name, family_name, birth_date, staff_number, student_number, \
-     ine, email, login, created_at, updated_at";
+     ine, email, login, personal_email, created_at, updated_at";
 
 /// What an import changes of a person already there.
 const UPSERT: &str = " ON CONFLICT (uid) DO UPDATE SET category = EXCLUDED.category, \
      given_name = EXCLUDED.given_name, family_name = EXCLUDED.family_name, \
      birth_date = EXCLUDED.birth_date, staff_number = EXCLUDED.staff_number, \
      student_number = EXCLUDED.student_number, ine = EXCLUDED.ine, email = EXCLUDED.email, \
+     personal_email = EXCLUDED.personal_email, \
      status = CASE WHEN people.disabled_by = 'import' THEN 'active' ELSE people.status END, \
      disabled_by = CASE WHEN people.disabled_by = 'import' THEN NULL ELSE people.disabled_by END, \
      updated_at = EXCLUDED.updated_at";
@@ -260,9 +261,9 @@ async fn upsert_people(tx: &mut PgConnection, rows: &[&PersonUpsert], at: Offset
         let optional = |f: fn(&PersonUpsert) -> Option<&str>| chunk.iter().map(|p| f(p)).collect::<Vec<_>>();
         let birth_dates: Vec<Date> = chunk.iter().map(|p| p.birth_date).collect();
         sqlx::query(&format!(
-            "INSERT INTO people ({WRITTEN_COLUMNS}) SELECT u.*, $11, $11 FROM UNNEST($1::text[], $2::text[], \
-                 $3::text[], $4::text[], $5::date[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) \
-             AS u{UPSERT}"
+            "INSERT INTO people ({WRITTEN_COLUMNS}) SELECT u.*, $12, $12 FROM UNNEST($1::text[], $2::text[], \
+                 $3::text[], $4::text[], $5::date[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], \
+                 $11::text[]) AS u{UPSERT}"
         ))
         .bind(column(|p| &p.uid))
         .bind(column(|p| &p.category))
@@ -274,6 +275,7 @@ async fn upsert_people(tx: &mut PgConnection, rows: &[&PersonUpsert], at: Offset
         .bind(optional(|p| p.ine.as_deref()))
         .bind(column(|p| &p.email))
         .bind(column(|p| &p.login))
+        .bind(optional(|p| p.personal_email.as_deref()))
         .bind(at)
         .execute(&mut *tx)
         .await?;
@@ -307,7 +309,7 @@ async fn copy_people(tx: &mut PgConnection, rows: &[&PersonUpsert], at: OffsetDa
     // The header: signature, flags, header extension length.
     buf.extend_from_slice(b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0");
     for p in rows {
-        buf.extend_from_slice(&12i16.to_be_bytes());
+        buf.extend_from_slice(&13i16.to_be_bytes());
         field(&mut buf, &p.uid.as_str())?;
         field(&mut buf, &p.category.as_str())?;
         field(&mut buf, &p.given_name.as_str())?;
@@ -318,6 +320,7 @@ async fn copy_people(tx: &mut PgConnection, rows: &[&PersonUpsert], at: OffsetDa
         field(&mut buf, &p.ine.as_deref())?;
         field(&mut buf, &p.email.as_str())?;
         field(&mut buf, &p.login.as_str())?;
+        field(&mut buf, &p.personal_email.as_deref())?;
         field(&mut buf, &at)?;
         field(&mut buf, &at)?;
         if buf.len() >= SEND_AT {

@@ -118,7 +118,7 @@ impl_store!(SqliteStore, {
         for chunk in plan.upserts.chunks(IMPORT_CHUNK) {
             let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "INSERT INTO people (uid, category, given_name, family_name, birth_date, staff_number, \
-                 student_number, ine, email, login, status, created_at, updated_at) ",
+                 student_number, ine, email, login, personal_email, status, created_at, updated_at) ",
             );
             query.push_values(chunk, |mut row, p| {
                 row.push_bind(&p.uid)
@@ -131,6 +131,7 @@ impl_store!(SqliteStore, {
                     .push_bind(&p.ine)
                     .push_bind(&p.email)
                     .push_bind(&p.login)
+                    .push_bind(&p.personal_email)
                     .push("'active'")
                     .push_bind(at)
                     .push_bind(at);
@@ -140,6 +141,7 @@ impl_store!(SqliteStore, {
                  given_name = excluded.given_name, family_name = excluded.family_name, \
                  birth_date = excluded.birth_date, staff_number = excluded.staff_number, \
                  student_number = excluded.student_number, ine = excluded.ine, email = excluded.email, \
+                 personal_email = excluded.personal_email, \
                  status = CASE WHEN people.disabled_by = 'import' THEN 'active' ELSE people.status END, \
                  disabled_by = CASE WHEN people.disabled_by = 'import' THEN NULL ELSE people.disabled_by END, \
                  updated_at = excluded.updated_at",
