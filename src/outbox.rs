@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use tokio::sync::{Notify, watch};
+
 /// How an outbox worker paces itself; tests shorten it.
 #[derive(Debug, Clone, Copy)]
 pub struct Pace {
@@ -37,6 +39,30 @@ impl Pace {
     pub fn jittered_backoff(&self, attempts: i32, jitter: f64) -> i64 {
         let half = self.backoff(attempts) as f64 / 2.0;
         (half + half * jitter.clamp(0.0, 1.0)).round().max(1.0) as i64
+    }
+}
+
+/// An outbox worker's loop: `send_next` (true when it handled an item) again at once after an
+/// item, otherwise at the next ring of `wake` (`Notify` keeps a ring for the next wait) or poll;
+/// until `stop` turns true, from when it claims nothing and the item in hand is finished first.
+pub async fn run<F: Future<Output = bool>>(
+    mut send_next: impl FnMut() -> F,
+    wake: &Notify,
+    poll: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let sent_one = send_next().await;
+        if *stop.borrow() {
+            return;
+        }
+        if !sent_one {
+            tokio::select! {
+                () = wake.notified() => {}
+                () = tokio::time::sleep(poll) => {}
+                _ = stop.changed() => return,
+            }
+        }
     }
 }
 

@@ -32,21 +32,8 @@ pub fn context(message_id: &str) -> Vec<u8> {
 impl Worker {
     /// Runs until `stop` turns true: from then on it claims nothing, and a send in progress is
     /// finished first (bounded by the SMTP time-out).
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        loop {
-            let sent_one = self.send_next().await;
-            if *stop.borrow() {
-                return;
-            }
-            // A mail queued meanwhile has rung (`Notify` keeps the ring for the next wait).
-            if !sent_one {
-                tokio::select! {
-                    () = self.wake.notified() => {}
-                    () = tokio::time::sleep(self.pace.poll) => {}
-                    _ = stop.changed() => return,
-                }
-            }
-        }
+    pub async fn run(self, stop: watch::Receiver<bool>) {
+        crate::outbox::run(|| self.send_next(), &self.wake, self.pace.poll, stop).await;
     }
 
     /// Claims and sends the next due mail; true when there was one (more may be due).

@@ -29,20 +29,8 @@ pub fn context(message_id: &str) -> Vec<u8> {
 impl Worker {
     /// Runs until `stop` turns true; a send in progress is finished first (bounded by the
     /// gateway's time-out).
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        loop {
-            let sent_one = self.send_next().await;
-            if *stop.borrow() {
-                return;
-            }
-            if !sent_one {
-                tokio::select! {
-                    () = self.wake.notified() => {}
-                    () = tokio::time::sleep(self.pace.poll) => {}
-                    _ = stop.changed() => return,
-                }
-            }
-        }
+    pub async fn run(self, stop: watch::Receiver<bool>) {
+        crate::outbox::run(|| self.send_next(), &self.wake, self.pace.poll, stop).await;
     }
 
     /// Claims and sends the next due SMS; true when there was one (more may be due).
