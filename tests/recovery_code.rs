@@ -291,6 +291,9 @@ async fn an_sms_code_recovers_the_account(t: TestStore) {
     let trail = t.store.audit_trail(&AuditQuery { since: None, person_id: None, limit: 50 }).await.unwrap();
     let kinds: Vec<&str> = trail.iter().map(|l| l.kind.as_str()).collect();
     assert!(kinds.contains(&"recovery_code_sent") && kinds.contains(&"recovery_code_accepted"), "{kinds:?}");
+    let (_, metrics) = get(&s.app.client, &s.app, "/metrics").await;
+    assert!(metrics.contains(r#"sesame_recovery_codes_total{channel="sms",outcome="sent"}"#), "{metrics}");
+    assert!(metrics.contains(r#"sesame_sms_deliveries_total{outcome="sent"}"#), "{metrics}");
 }
 
 /// By mail: the code goes to the personal address through the mail outbox.
@@ -383,6 +386,11 @@ async fn a_fourth_code_within_the_hour_waits(t: TestStore) {
     let page = res.text().await.unwrap();
     assert!(page.contains("<nav") && page.contains("<h1>"), "{page}");
     assert_eq!(s.gateway.messages(2).await.len(), 2, "the refused code was not sent");
+    let (_, metrics) = get(&s.app.client, &s.app, "/metrics").await;
+    assert!(metrics.contains(r#"sesame_recovery_codes_total{channel="sms",outcome="too_many"}"#), "{metrics}");
+    let trail = t.store.audit_trail(&AuditQuery { since: None, person_id: None, limit: 50 }).await.unwrap();
+    let refused = trail.iter().find(|l| l.kind == "recovery_code_refused").expect("the refusal is audited");
+    assert_eq!(refused.detail, "channel=sms reason=too_many");
 }
 
 /// A channel the person does not have, or no channel at all: 422 next to the offers.
