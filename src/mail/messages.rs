@@ -94,10 +94,10 @@ pub fn notice(n: &Notice<'_>) -> Result<NewMail, askama::Error> {
     })
 }
 
-// h22: a recovery code by mail.
+// h22: one-time codes by mail.
 #[derive(Template)]
-#[template(path = "mail/recovery_code.txt")]
-struct RecoveryCodeMail<'a> {
+#[template(path = "mail/one_time_code.txt")]
+struct CodeMail<'a> {
     locale: Locale,
     given_name: &'a str,
     family_name: &'a str,
@@ -105,15 +105,34 @@ struct RecoveryCodeMail<'a> {
     institution: &'a str,
 }
 
-impl RecoveryCodeMail<'_> {
+impl CodeMail<'_> {
     fn t(&self, key: &str) -> String {
         self.locale.t(key)
     }
 }
 
-/// A one-time recovery code and how long it is valid, to the person's personal address: the
-/// subject, then the body, which the caller seals before it is queued.
-pub fn recovery_code(
+/// What a one-time code by mail is for; its texts are `<prefix>.subject`, `.body`, `.not_you`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodePurpose {
+    /// Recovering forgotten credentials.
+    Recovery,
+    /// Confirming a personal address given in the account area.
+    ConfirmAddress,
+}
+
+impl CodePurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Recovery => "recovery",
+            Self::ConfirmAddress => "confirm_address",
+        }
+    }
+}
+
+/// A one-time code and how long it is valid, for the personal address: the subject, then the
+/// body, which the caller seals before it is queued.
+pub fn one_time_code(
+    purpose: CodePurpose,
     locale: Locale,
     given_name: &str,
     family_name: &str,
@@ -121,10 +140,11 @@ pub fn recovery_code(
     minutes: u32,
     institution: &str,
 ) -> Result<(String, String), askama::Error> {
-    let body =
-        locale.t_with("recovery.mail.body", &[("code", code.as_str().to_string()), ("minutes", minutes.to_string())]);
-    let text = RecoveryCodeMail { locale, given_name, family_name, body, institution }.render()?;
-    Ok((locale.t("recovery.mail.subject"), text))
+    let prefix = format!("code_mail.{}", purpose.as_str());
+    let params = [("code", code.as_str().to_string()), ("minutes", minutes.to_string())];
+    let body = locale.t_with(&format!("{prefix}.body"), &params);
+    let text = CodeMail { locale, given_name, family_name, body, institution }.render()?;
+    Ok((locale.t(&format!("{prefix}.subject")), text))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod choices;
 mod identify;
 mod journey;
 mod new_password;
+mod one_time_code;
 
 mod assets;
 pub mod client;

@@ -11,19 +11,16 @@ use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use super::{QuestionForm, Recovering};
-use crate::domain::phone::MobileNumber;
-use crate::domain::recovery_code::{
-    self, Channel, OneTimeCode, Verdict, judge, masked_email, masked_phone, typed_code,
-};
-use crate::mail;
-use crate::sms;
-use crate::store::{AccountRecord, AuditEvent, CodeDelivery, CodeSent, NewRecoveryCode, PersonRecord};
+use crate::domain::recovery_code::{Channel, Verdict, judge, typed_code};
+use crate::mail::messages::CodePurpose;
+use crate::store::{AccountRecord, CodeSent, PersonRecord};
 use crate::web::AppState;
 use crate::web::choices::asked_question;
 use crate::web::client::ClientAddr;
 use crate::web::error::AppError;
 use crate::web::form::{Csrf, CsrfForm, FieldErrors};
 use crate::web::journey::At;
+use crate::web::one_time_code::{channels, destination, event, issue, refuse_channel, validity_minutes};
 use crate::web::page_context::Page;
 use crate::web::respond::{render, see_other, too_many, unprocessable};
 use crate::web::routes::{RECOVER_CODE, RECOVER_PASSWORD, RECOVER_QUESTION, RECOVER_SEND};
@@ -48,54 +45,15 @@ pub struct Offer {
     pub label: String,
 }
 
-/// Where a channel reaches the person, masked; `None` when they do not have it: SMS needs the
-/// consent and a mobile number, mail a personal address.
-fn destination(channel: Channel, person: &PersonRecord, account: &AccountRecord) -> Option<Destination> {
-    match channel {
-        Channel::Sms => account
-            .phone
-            .as_deref()
-            .filter(|_| account.sms_consent)
-            .and_then(|phone| MobileNumber::parse(phone).ok())
-            .map(|number| Destination { masked: masked_phone(&number), to: number.as_e164().to_string() }),
-        Channel::Mail => person
-            .personal_email
-            .as_deref()
-            .map(|address| Destination { masked: masked_email(address), to: address.to_string() }),
-    }
-}
-
-struct Destination {
-    to: String,
-    masked: String,
-}
-
 /// The forms the question page shows, one per channel the person has.
 pub fn offers(page: &Page, person: &PersonRecord, account: &AccountRecord) -> Vec<Offer> {
-    [Channel::Sms, Channel::Mail]
+    channels(person, account)
         .into_iter()
-        .filter_map(|channel| {
-            let to = destination(channel, person, account)?.masked;
-            let label = page.t_with(&format!("recovery.offer.{}", channel.as_str()), &[("to", to)]);
-            Some(Offer { channel: channel.as_str(), label })
+        .map(|(channel, to)| {
+            let label = page.t_with(&format!("recovery.offer.{}", channel.as_str()), &[("to", to.masked)]);
+            Offer { channel: channel.as_str(), label }
         })
         .collect()
-}
-
-fn event(kind: &'static str, person: &PersonRecord, client: ClientAddr, detail: String) -> AuditEvent {
-    AuditEvent {
-        kind,
-        actor: person.login.clone(),
-        person_id: Some(person.id),
-        client_addr: Some(client.0.to_string()),
-        detail,
-        at: OffsetDateTime::now_utc(),
-    }
-}
-
-fn count(channel: &str, outcome: &'static str) {
-    metrics::counter!("sesame_recovery_codes_total", "channel" => channel.to_string(), "outcome" => outcome)
-        .increment(1);
 }
 
 #[derive(Deserialize, Default)]
@@ -115,66 +73,20 @@ async fn send(
     let held = Channel::parse(&fields.channel)
         .and_then(|channel| destination(channel, &person, &account).map(|to| (channel, to)));
     let Some((channel, to)) = held else {
-        // Only the two known names reach the audit line and the metric's label.
-        let named = Channel::parse(&fields.channel).map_or("unknown", Channel::as_str);
-        state
-            .store
-            .audit(&event("recovery_code_refused", &person, client, format!("channel={named} reason=not_held")))
-            .await?;
-        count(named, "not_held");
+        refuse_channel(&state, &person, client, &fields.channel).await?;
         let mut errors = FieldErrors::default();
         errors.add("channel", page.t("recovery.no_such_channel"));
         let offers = offers(&page, &person, &account);
         return unprocessable(&QuestionForm { question: asked_question(&page, &account), page, csrf, errors, offers });
     };
-    let code = OneTimeCode::generate();
-    let minutes = state.config.recovery_code_validity.whole_minutes().max(1) as u32;
-    let message_id = uuid::Uuid::new_v4().to_string();
-    let delivery = match channel {
-        Channel::Sms => {
-            let text = recovery_code::sms_text(page.locale, &code, minutes);
-            let message_sealed = state.codes.seal(text.as_bytes(), &sms::worker::context(&message_id));
-            CodeDelivery::Sms { phone: to.to, message_sealed, message_id }
-        }
-        Channel::Mail => {
-            let (subject, body) = mail::messages::recovery_code(
-                page.locale,
-                &person.given_name,
-                &person.family_name,
-                &code,
-                minutes,
-                &state.config.institution_name,
-            )?;
-            let body_sealed = state.codes.seal(body.as_bytes(), &mail::worker::context(&message_id));
-            CodeDelivery::Mail { recipient: to.to, subject, body_sealed, message_id }
-        }
-    };
-    let now = OffsetDateTime::now_utc();
-    let new_code = NewRecoveryCode {
-        person_id: person.id,
-        channel,
-        code_hash: code.hash(),
-        expires_at: (now + state.config.recovery_code_validity).unix_timestamp(),
-        delivery,
-    };
-    drop(code);
-    let sent_event = event("recovery_code_sent", &person, client, format!("channel={}", channel.as_str()));
-    match state.store.send_recovery_code(&new_code, now.unix_timestamp(), &sent_event).await? {
+    match issue(&state, &page, &person, client, channel, to, CodePurpose::Recovery).await? {
         CodeSent::Sent => {
-            count(channel.as_str(), "sent");
-            match channel {
-                Channel::Sms => state.sms_outbox.notify_one(),
-                Channel::Mail => state.outbox.notify_one(),
-            }
             let sent = SentCode { person_id: person.id, channel: channel.as_str().to_string() };
             session.insert(CODE_SENT, &sent).await?;
             Ok(see_other(&page, RECOVER_CODE))
         }
         CodeSent::TooMany { retry_after } => {
-            let detail = format!("channel={} reason=too_many", channel.as_str());
-            state.store.audit(&event("recovery_code_refused", &person, client, detail)).await?;
-            count(channel.as_str(), "too_many");
-            let now = now.unix_timestamp();
+            let now = OffsetDateTime::now_utc().unix_timestamp();
             too_many(page, now + retry_after, now)
         }
     }
@@ -203,7 +115,7 @@ async fn code_form(
     let sent = session.get::<SentCode>(CODE_SENT).await?.filter(|s| s.person_id == recovering.person.id);
     let Some(channel) = sent.and_then(|s| Channel::parse(&s.channel)) else { return Ok(None) };
     let Some(to) = destination(channel, &recovering.person, &recovering.account) else { return Ok(None) };
-    let minutes = state.config.recovery_code_validity.whole_minutes().max(1).to_string();
+    let minutes = validity_minutes(state).to_string();
     let sent = page.t_with(&format!("recovery.sent.{}", channel.as_str()), &[("to", to.masked), ("minutes", minutes)]);
     Ok(Some(CodeForm { page: page.clone(), csrf, sent, channel: channel.as_str(), errors: FieldErrors::default() }))
 }
