@@ -74,6 +74,7 @@ pub struct PersonUpsert {
     pub ine: Option<String>,
     pub email: String,
     pub login: String,
+    /// `None` keeps the one the store has: a person may give it in the account area.
     pub personal_email: Option<String>,
     /// Absent from the store when the plan was made.
     pub new: bool,
@@ -416,7 +417,7 @@ fn same_data(existing: &ExistingPerson, upsert: &PersonUpsert) -> bool {
         && existing.student_number == upsert.student_number
         && existing.ine == upsert.ine
         && existing.email == upsert.email
-        && existing.personal_email == upsert.personal_email
+        && (upsert.personal_email.is_none() || existing.personal_email == upsert.personal_email)
 }
 
 #[cfg(test)]
@@ -574,7 +575,10 @@ mod tests {
         assert_eq!((p.updated, p.unchanged), (1, 0));
         assert_eq!(p.upserts[0].personal_email.as_deref(), Some("Old.Person@perso.org"));
         p0.personal_email = Some("Old.Person@perso.org".into());
-        let p = plan(&[p0], vec![line(2, "u1", "Old", "Person", &mail)], "example.edu", false);
+        let p = plan(&[p0.clone()], vec![line(2, "u1", "Old", "Person", &mail)], "example.edu", false);
+        assert_eq!((p.updated, p.unchanged), (0, 1));
+        // Absent from the file: the address the store has stays (it may come from the account area).
+        let p = plan(&[p0], vec![line(2, "u1", "Old", "Person", &[])], "example.edu", false);
         assert_eq!((p.updated, p.unchanged), (0, 1));
     }
 

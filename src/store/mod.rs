@@ -615,6 +615,9 @@ pub trait Store: Send + Sync + 'static {
     async fn sms_sent(&self, id: i64, at: OffsetDateTime) -> Result<()>;
 
     async fn sms_failed(&self, id: i64, error: &str, retry_at: i64) -> Result<()>;
+
+    /// Saves the personal address the person confirmed in the account area, with the audit event.
+    async fn set_personal_email(&self, person_id: i64, address: &str, audit: &AuditEvent) -> Result<()>;
 }
 
 /// Opens the database named by the URL, failing fast when it does not answer; no directory.

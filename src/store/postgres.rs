@@ -42,7 +42,7 @@ const UPSERT: &str = " ON CONFLICT (uid) DO UPDATE SET category = EXCLUDED.categ
      given_name = EXCLUDED.given_name, family_name = EXCLUDED.family_name, \
      birth_date = EXCLUDED.birth_date, staff_number = EXCLUDED.staff_number, \
      student_number = EXCLUDED.student_number, ine = EXCLUDED.ine, email = EXCLUDED.email, \
-     personal_email = EXCLUDED.personal_email, \
+     personal_email = COALESCE(EXCLUDED.personal_email, people.personal_email), \
      status = CASE WHEN people.disabled_by = 'import' THEN 'active' ELSE people.status END, \
      disabled_by = CASE WHEN people.disabled_by = 'import' THEN NULL ELSE people.disabled_by END, \
      updated_at = EXCLUDED.updated_at";

@@ -717,6 +717,18 @@ async fn throttle_clear(&self, key: &str) -> Result<()> {
             .await?;
         Ok(())
     }
+
+    async fn set_personal_email(&self, person_id: i64, address: &str, audit: &AuditEvent) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE people SET personal_email = $2, updated_at = $3 WHERE id = $1")
+            .bind(person_id)
+            .bind(address)
+            .bind(audit.at)
+            .execute(&mut *tx)
+            .await?;
+        insert_audit!(&mut *tx, audit);
+        Ok(tx.commit().await?)
+    }
         }
     };
 }

@@ -141,7 +141,7 @@ impl_store!(SqliteStore, {
                  given_name = excluded.given_name, family_name = excluded.family_name, \
                  birth_date = excluded.birth_date, staff_number = excluded.staff_number, \
                  student_number = excluded.student_number, ine = excluded.ine, email = excluded.email, \
-                 personal_email = excluded.personal_email, \
+                 personal_email = COALESCE(excluded.personal_email, people.personal_email), \
                  status = CASE WHEN people.disabled_by = 'import' THEN 'active' ELSE people.status END, \
                  disabled_by = CASE WHEN people.disabled_by = 'import' THEN NULL ELSE people.disabled_by END, \
                  updated_at = excluded.updated_at",

@@ -8,7 +8,9 @@ use super::client::ClientAddr;
 use super::error::AppError;
 use super::page_context::Page;
 use crate::domain::phone::MobileNumber;
-use crate::domain::recovery_code::{self, Channel, OneTimeCode, masked_email, masked_phone};
+use crate::domain::recovery_code::{
+    self, Channel, OneTimeCode, Verdict, judge, masked_email, masked_phone, typed_code,
+};
 use crate::mail;
 use crate::mail::messages::CodePurpose;
 use crate::sms;
@@ -147,4 +149,41 @@ pub async fn issue(
 /// The validity as pages and messages say it.
 pub fn validity_minutes(state: &AppState) -> u32 {
     state.config.recovery_code_validity.whole_minutes().max(1) as u32
+}
+
+/// Judges a typed code against the person's current one and records the verdict, with the audit
+/// event `right_kind` or `wrong_kind` (its detail says why); `None` when it was right (it is then
+/// used up), otherwise the message for the code field.
+pub async fn check(
+    state: &AppState,
+    page: &Page,
+    person: &PersonRecord,
+    client: ClientAddr,
+    typed: &str,
+    (right_kind, wrong_kind): (&'static str, &'static str),
+) -> Result<Option<String>, AppError> {
+    let Some(typed) = typed_code(typed) else { return Ok(Some(page.t("recovery.code_format"))) };
+    let waiting = state.store.recovery_code(person.id).await?;
+    let verdict = judge(waiting.as_ref(), &typed, OffsetDateTime::now_utc().unix_timestamp());
+    let (kind, detail) = match verdict {
+        Verdict::Right => (right_kind, String::new()),
+        Verdict::Wrong { tries_left } => (wrong_kind, format!("tries_left={tries_left}")),
+        Verdict::Voided => (wrong_kind, "voided".into()),
+        Verdict::Expired => (wrong_kind, "expired".into()),
+        Verdict::NoCode => (wrong_kind, "no_code".into()),
+    };
+    let hash = waiting.and_then(|w| w.code_hash).unwrap_or_default();
+    // Recorded only while the code judged is still the current one: of two submissions of the
+    // right code, one goes on.
+    let recorded = verdict != Verdict::NoCode
+        && state.store.recovery_code_judged(person.id, &hash, verdict, &event(kind, person, client, detail)).await?;
+    Ok(match (verdict, recorded) {
+        (Verdict::Right, true) => None,
+        (Verdict::Wrong { tries_left }, true) => {
+            Some(page.t_with("recovery.wrong_code", &[("tries", tries_left.to_string())]))
+        }
+        (Verdict::Voided, true) => Some(page.t("recovery.voided")),
+        (Verdict::Expired, true) => Some(page.t("recovery.expired")),
+        _ => Some(page.t("recovery.no_code")),
+    })
 }

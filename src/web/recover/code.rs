@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use super::{QuestionForm, Recovering};
-use crate::domain::recovery_code::{Channel, Verdict, judge, typed_code};
+use crate::domain::recovery_code::Channel;
 use crate::mail::messages::CodePurpose;
 use crate::store::{AccountRecord, CodeSent, PersonRecord};
 use crate::web::AppState;
@@ -20,7 +20,7 @@ use crate::web::client::ClientAddr;
 use crate::web::error::AppError;
 use crate::web::form::{Csrf, CsrfForm, FieldErrors};
 use crate::web::journey::At;
-use crate::web::one_time_code::{channels, destination, event, issue, refuse_channel, validity_minutes};
+use crate::web::one_time_code::{channels, check, destination, issue, refuse_channel, validity_minutes};
 use crate::web::page_context::Page;
 use crate::web::respond::{render, see_other, too_many, unprocessable};
 use crate::web::routes::{RECOVER_CODE, RECOVER_PASSWORD, RECOVER_QUESTION, RECOVER_SEND};
@@ -150,42 +150,17 @@ async fn code_submit(
     let Some(mut form) = code_form(&state, &session, &recovering, &page, csrf).await? else {
         return Ok(see_other(&page, RECOVER_QUESTION));
     };
-    let person = &recovering.person;
-    let Some(typed) = typed_code(&fields.code) else {
-        form.errors.add("code", page.t("recovery.code_format"));
-        return unprocessable(&form);
-    };
-    let state_now = state.store.recovery_code(person.id).await?;
-    let verdict = judge(state_now.as_ref(), &typed, OffsetDateTime::now_utc().unix_timestamp());
-    let (kind, detail) = match verdict {
-        Verdict::Right => ("recovery_code_accepted", String::new()),
-        Verdict::Wrong { tries_left } => ("recovery_code_wrong", format!("tries_left={tries_left}")),
-        Verdict::Voided => ("recovery_code_voided", String::new()),
-        Verdict::Expired => ("recovery_code_expired", String::new()),
-        Verdict::NoCode => ("recovery_code_wrong", "no_code".into()),
-    };
-    let hash = state_now.and_then(|s| s.code_hash).unwrap_or_default();
-    // Recorded only while the code judged is still the current one: of two submissions of the
-    // right code, one goes on.
-    let recorded = verdict != Verdict::NoCode
-        && state.store.recovery_code_judged(person.id, &hash, verdict, &event(kind, person, client, detail)).await?;
-    let message = match (verdict, recorded) {
-        (Verdict::Right, true) => {
+    let kinds = ("recovery_code_accepted", "recovery_code_wrong");
+    match check(&state, &page, &recovering.person, client, &fields.code, kinds).await? {
+        None => {
             recovering.recovery.answered = true;
             session.insert(RECOVERY, &recovering.recovery).await?;
             session.remove::<SentCode>(CODE_SENT).await?;
-            return Ok(see_other(&page, RECOVER_PASSWORD));
+            Ok(see_other(&page, RECOVER_PASSWORD))
         }
-        (Verdict::Wrong { tries_left }, true) => {
-            page.t_with("recovery.wrong_code", &[("tries", tries_left.to_string())])
+        Some(message) => {
+            form.errors.add("code", message);
+            unprocessable(&form)
         }
-        (Verdict::Voided, true) => page.t("recovery.voided"),
-        (Verdict::Expired, true) => page.t("recovery.expired"),
-        _ => page.t("recovery.no_code"),
-    };
-    if !recorded {
-        tracing::info!(person_id = person.id, "recovery: a code was typed while none was waiting");
     }
-    form.errors.add("code", message);
-    unprocessable(&form)
 }
