@@ -187,3 +187,18 @@ pub async fn check(
         _ => Some(page.t("recovery.no_code")),
     })
 }
+
+/// The page where a code is typed: where it went, the field, and in recovery a form for a new one.
+#[derive(askama::Template)]
+#[template(path = "recover/code.html")]
+pub struct CodeForm {
+    pub page: Page,
+    pub csrf: String,
+    /// Where the code went and how long it is valid.
+    pub sent: String,
+    /// Where the form posts.
+    pub action: &'static str,
+    /// The channel a new code may be asked for here.
+    pub resend: Option<&'static str>,
+    pub errors: super::form::FieldErrors,
+}

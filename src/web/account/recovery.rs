@@ -20,7 +20,7 @@ use crate::web::client::ClientAddr;
 use crate::web::error::AppError;
 use crate::web::form::{Csrf, CsrfForm, FieldErrors};
 use crate::web::journey::At;
-use crate::web::one_time_code::{Destination, channels, check, event, issue, validity_minutes};
+use crate::web::one_time_code::{CodeForm, Destination, channels, check, event, issue, validity_minutes};
 use crate::web::page_context::Page;
 use crate::web::respond::{render, see_other, too_many, unprocessable};
 use crate::web::routes::{ACCOUNT, ACCOUNT_RECOVERY, ACCOUNT_RECOVERY_CONFIRM};
@@ -109,25 +109,15 @@ async fn submit(
     }
 }
 
-#[derive(Template)]
-#[template(path = "account/recovery_confirm.html")]
-struct ConfirmForm {
-    page: Page,
-    csrf: String,
-    /// Where the code went and how long it is valid.
-    sent: String,
-    errors: FieldErrors,
-}
-
 /// The address waiting for its code, for this person; `None` when there is none.
 async fn pending(session: &Session, person: &PersonRecord) -> Result<Option<Pending>, AppError> {
     Ok(session.get::<Pending>(PENDING).await?.filter(|p| p.person_id == person.id))
 }
 
-fn confirm_form(state: &AppState, page: Page, csrf: String, pending: &Pending) -> ConfirmForm {
+fn confirm_form(state: &AppState, page: Page, csrf: String, pending: &Pending) -> CodeForm {
     let params = [("to", Destination::mail(&pending.address).masked), ("minutes", validity_minutes(state).to_string())];
     let sent = page.t_with("recovery.sent.mail", &params);
-    ConfirmForm { page, csrf, sent, errors: FieldErrors::default() }
+    CodeForm { page, csrf, sent, action: ACCOUNT_RECOVERY_CONFIRM, resend: None, errors: FieldErrors::default() }
 }
 
 async fn confirm_show(

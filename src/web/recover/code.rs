@@ -1,7 +1,6 @@
 //! Recovery by a one-time code: the question page offers one form per channel the person has;
 //! a code sent there and typed back counts as the right answer.
 
-use askama::Template;
 use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
@@ -20,7 +19,7 @@ use crate::web::client::ClientAddr;
 use crate::web::error::AppError;
 use crate::web::form::{Csrf, CsrfForm, FieldErrors};
 use crate::web::journey::At;
-use crate::web::one_time_code::{channels, check, destination, issue, refuse_channel, validity_minutes};
+use crate::web::one_time_code::{CodeForm, channels, check, destination, issue, refuse_channel, validity_minutes};
 use crate::web::page_context::Page;
 use crate::web::respond::{render, see_other, too_many, unprocessable};
 use crate::web::routes::{RECOVER_CODE, RECOVER_PASSWORD, RECOVER_QUESTION, RECOVER_SEND};
@@ -92,17 +91,6 @@ async fn send(
     }
 }
 
-#[derive(Template)]
-#[template(path = "recover/code.html")]
-struct CodeForm {
-    page: Page,
-    csrf: String,
-    /// Where the code went and how long it is valid.
-    sent: String,
-    channel: &'static str,
-    errors: FieldErrors,
-}
-
 /// The code form for the channel this session's code went to; `None` when no code was sent to
 /// this person in this session.
 async fn code_form(
@@ -117,7 +105,14 @@ async fn code_form(
     let Some(to) = destination(channel, &recovering.person, &recovering.account) else { return Ok(None) };
     let minutes = validity_minutes(state).to_string();
     let sent = page.t_with(&format!("recovery.sent.{}", channel.as_str()), &[("to", to.masked), ("minutes", minutes)]);
-    Ok(Some(CodeForm { page: page.clone(), csrf, sent, channel: channel.as_str(), errors: FieldErrors::default() }))
+    Ok(Some(CodeForm {
+        page: page.clone(),
+        csrf,
+        sent,
+        action: RECOVER_CODE,
+        resend: Some(channel.as_str()),
+        errors: FieldErrors::default(),
+    }))
 }
 
 async fn code_show(
