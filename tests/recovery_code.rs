@@ -480,7 +480,21 @@ async fn the_account_area_confirms_a_personal_address_by_a_code(t: TestStore) {
     assert_eq!(elodie.personal_email.as_deref(), Some("Elodie.Nouvelle@perso.example"), "kept by the import");
 }
 
+/// A message whose code expired while the gateway was down is dropped, never sent late.
+async fn an_sms_past_its_code_validity_is_dropped(t: TestStore) {
+    let s = setup_with(&t, time::Duration::seconds(1)).await;
+    s.gateway.down.store(true, Ordering::SeqCst);
+    let c = elodie(&s.app).await;
+    let (status, ..) = send(&c, &s.app, "sms").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    s.gateway.down.store(false, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(s.gateway.messages.lock().unwrap().is_empty(), "an expired code is not sent");
+}
+
 on_both_stores!(
+    an_sms_past_its_code_validity_is_dropped,
     the_account_area_confirms_a_personal_address_by_a_code,
     import_reads_the_personal_address,
     an_sms_code_recovers_the_account,
