@@ -263,7 +263,8 @@ async fn assert_nowhere_in_clear(t: &TestStore, code: &str) {
         !part_of_number(logs[..*at].chars().next_back()) && !part_of_number(logs[at + 6..].chars().next())
     });
     if let Some((at, _)) = alone {
-        let line = logs[..at].rsplit('\n').next().unwrap_or_default().to_string() + &logs[at..].lines().next().unwrap();
+        let (before, after) = (logs[..at].rsplit('\n').next(), logs[at..].lines().next());
+        let line = format!("{}{}", before.unwrap_or_default(), after.unwrap_or_default());
         panic!("the code is in a log line: {line}");
     }
 }

@@ -590,11 +590,15 @@ async fn throttle_clear(&self, key: &str) -> Result<()> {
     async fn send_recovery_code(&self, code: &super::NewRecoveryCode, now: i64, audit: &AuditEvent) -> Result<super::CodeSent> {
         use crate::domain::recovery_code::{SendDecision, may_send};
         let mut tx = self.pool.begin().await?;
-        // Takes the row's write lock first, so that two sends at once count one after the other.
-        sqlx::query("UPDATE recovery_codes SET sends = sends WHERE person_id = $1")
-            .bind(code.person_id)
-            .execute(&mut *tx)
-            .await?;
+        // A row to lock (a first send waits for another first send's commit here), then its
+        // write lock, so that two sends at once count one after the other.
+        for statement in [
+            "INSERT INTO recovery_codes (person_id, channel, expires_at, window_start) VALUES ($1, 'sms', 0, 0) \
+             ON CONFLICT (person_id) DO NOTHING",
+            "UPDATE recovery_codes SET sends = sends WHERE person_id = $1",
+        ] {
+            sqlx::query(statement).bind(code.person_id).execute(&mut *tx).await?;
+        }
         let state = recovery_code_state!(&mut *tx, code.person_id);
         let (window_start, sends) = match may_send(state.as_ref(), now) {
             SendDecision::Allowed { window_start, sends } => (window_start, sends),
