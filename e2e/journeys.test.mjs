@@ -4,10 +4,11 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { OTHERS, PERSON, Visit, launchBrowser, startSesame } from "./support.mjs";
+import { HELPDESK, OTHERS, PERSON, Visit, launchBrowser, startSesame, typographyFaults } from "./support.mjs";
 
 const PASSWORDS = { activation: "Vélo-Rouge-Lune-42", recovered: "Orage-Bleu-Matin-73", changed: "Plume-Verte-Soir-58" };
 const ANSWER = "Crème Brûlée";
+const PHONE = { width: 360, height: 740 };
 const WAYS = ["fr", "en"].flatMap((lang) =>
   [1280, 360].flatMap((width) => [true, false].map((js) => ({ lang, width, js }))),
 );
@@ -33,6 +34,20 @@ for (const way of WAYS) {
     const identify = (birthDate, person = PERSON) =>
       send({ "#identifier": person.staffNumber, "#birth_date": birthDate });
 
+    /** On a phone, the step's first field shows without scrolling. */
+    async function firstFieldVisible(selector) {
+      if (way.width !== PHONE.width) return;
+      const box = await page.locator(selector).first().boundingBox();
+      assert.ok(box && box.y + box.height <= PHONE.height, `${selector} below the fold of ${page.url()}: ${JSON.stringify(box)}`);
+    }
+    const fr = way.lang === "fr";
+    /** The header's menu, unfolded on a phone first; its sign-out button or a link. */
+    async function openMenu() {
+      if (way.width !== PHONE.width) return "nav.menu-wide";
+      if ((await page.getAttribute(".menu-narrow", "open")) === null) await page.click(".menu-narrow > summary");
+      return ".menu-narrow nav";
+    }
+
     /** A refused post: an error summary, the fields marked, and (with JavaScript) the focus on the summary. */
     async function refused(label) {
       await page.waitForSelector("#error-summary");
@@ -48,6 +63,7 @@ for (const way of WAYS) {
       sesame = await startSesame();
       visit = new Visit(browser, way);
       page = await visit.open();
+      if (way.width === PHONE.width) await page.setViewportSize(PHONE);
     });
     after(async () => {
       await visit?.close();
@@ -62,8 +78,38 @@ for (const way of WAYS) {
       await visit.check("home");
       await go("/help");
       await visit.check("help");
+      // On a phone the menu is folded behind a button that works without JavaScript.
+      if (way.width === PHONE.width) {
+        assert.ok(!(await page.isVisible("nav.menu-wide")), "no wide menu on a phone");
+        assert.ok(!(await page.isVisible(".menu-narrow nav a[href='/recover']")), "folded");
+        await openMenu();
+        assert.ok(await page.isVisible(".menu-narrow nav a[href='/recover']"), "unfolded");
+        await visit.check("help, menu unfolded");
+        await page.click(".menu-narrow > summary");
+        assert.ok(!(await page.isVisible(".menu-narrow nav a[href='/recover']")), "folded again");
+      } else {
+        assert.ok(await page.isVisible("nav.menu-wide a[href='/recover']"));
+        assert.ok(!(await page.isVisible(".menu-narrow")));
+      }
+      assert.ok(await page.locator("footer a[href='/help']").count(), "the footer's help link");
+      assert.match(await page.textContent("footer"), new RegExp(HELPDESK.email.replace(/\./g, "\\.")));
       await go("/rules");
       await visit.check("rules");
+      await go("/recover");
+      const recover = await page.textContent("main");
+      assert.match(recover, fr ? /récupérer vos identifiants/ : /recover your credentials/);
+      assert.doesNotMatch(recover, fr ? /activer votre compte/ : /activate your account/);
+      // The language switch keeps the step and its method; the title names the step.
+      await go("/activate/identify?method=uid");
+      const other = fr ? "en" : "fr";
+      assert.equal(await page.getAttribute("header a.lang", "href"), `/activate/identify?method=uid&lang=${other}`);
+      assert.ok((await page.title()).startsWith((await page.textContent("h1")).trim()), await page.title());
+      await openMenu(); // on a phone, the switch is in the menu
+      await Promise.all([page.waitForNavigation(), page.click("header a.lang:visible")]);
+      assert.equal(await page.getAttribute("html", "lang"), other);
+      assert.equal(new URL(page.url()).searchParams.get("method"), "uid");
+      assert.equal(await page.locator("#identifier").count(), 1, "the same step");
+      await go(`/?lang=${way.lang}`);
       const missing = await go("/nowhere");
       assert.equal(missing.status(), 404);
       await visit.check("not found");
@@ -78,6 +124,12 @@ for (const way of WAYS) {
       await go("/e2e-broken");
       const found = (await visit.axe()).map((v) => v.id);
       assert.ok(found.includes("html-has-lang") && found.includes("label"), `found: ${found}`);
+      if (way.js) {
+        await page.setContent("<p>Besoin d’aide ? Cliquez sur « Valider ».</p>");
+        assert.equal((await page.evaluate(typographyFaults, "fr")).length, 3, "French spaces that break");
+        await page.setContent("<p>Help ? Progress : 20%; yes ; no !</p>");
+        assert.equal((await page.evaluate(typographyFaults, "en")).length, 4, "French spacing in English");
+      }
       await page.unroute("**/e2e-broken");
     });
 
@@ -86,14 +138,32 @@ for (const way of WAYS) {
       await visit.check("activate choose");
       await Promise.all([page.waitForNavigation(), page.click("a[href$='method=staff_number']")]);
       await visit.check("activate identify");
+      await firstFieldVisible("#identifier");
 
       await submit();
       await refused("activate identify empty");
       await identify(PERSON.wrongBirthDate);
       await refused("activate identify unknown");
+      // Either field may be wrong: the one message is tied to both, and the summary leads there.
+      for (const field of ["#identifier", "#birth_date"]) {
+        assert.equal(await page.getAttribute(field, "aria-invalid"), "true", field);
+        assert.match(await page.getAttribute(field, "aria-describedby"), /\bidentification-error\b/, field);
+      }
+      await page.click("#error-summary a[href='#identification']");
+      if (way.js) await page.waitForFunction(() => document.activeElement?.id === "identifier");
       await identify(PERSON.birthDate);
       await at("/activate/question");
       await visit.check("activate question");
+      await firstFieldVisible("#question");
+      // One's own question only once "write my own" is chosen (without JavaScript, always).
+      assert.equal(await page.isVisible("#custom_question"), !way.js);
+      if (way.js) {
+        await page.selectOption("#question", "custom");
+        assert.ok(await page.isVisible("#custom_question"));
+        await page.selectOption("#question", { index: 1 });
+        assert.ok(!(await page.isVisible("#custom_question")));
+        await page.selectOption("#question", { index: 0 });
+      }
 
       await submit();
       await refused("activate question missing");
@@ -102,6 +172,14 @@ for (const way of WAYS) {
       await submit();
       await at("/activate/sms");
       await visit.check("activate sms");
+      await firstFieldVisible("input[name=sms_consent]");
+      assert.ok(await page.isVisible("main .hint a[href='/account/preferences']"), "changing one's mind later");
+      // The phone only once SMS are accepted (without JavaScript, always).
+      assert.equal(await page.isVisible("#phone"), !way.js);
+      if (way.js) {
+        await page.check("input[name=sms_consent][value=no]");
+        assert.ok(!(await page.isVisible("#phone")));
+      }
 
       await page.check("input[name=sms_consent][value=yes]");
       await submit();
@@ -111,6 +189,7 @@ for (const way of WAYS) {
       await submit();
       await at("/activate/photo");
       await visit.check("activate photo");
+      await firstFieldVisible("input[name=photo_consent]");
 
       await submit();
       await refused("activate photo missing");
@@ -118,6 +197,9 @@ for (const way of WAYS) {
       await submit();
       await at("/activate/password");
       await visit.check("activate password");
+      await firstFieldVisible("#password");
+      assert.match(await page.textContent("main .checkbox .hint"), fr ? /Nous vous invitons fortement à le consulter/ : /strongly encourage/);
+      assert.equal(await page.locator("main .checkbox .hint a[href='/rules']").count(), 1);
 
       if (way.js) {
         await page.fill("#password", "abc");
@@ -135,6 +217,10 @@ for (const way of WAYS) {
       }
       await send({ "#password": "motdepasse", "#password_confirm": "autre chose" });
       await refused("activate password refused");
+      // The field is empty again; the checklist shows where the refused password stood.
+      for (const [rule, state] of [["length", "unmet"], ["lowercase", "met"], ["uppercase", "unmet"], ["no_whitespace", "met"]]) {
+        assert.equal(await page.locator(`li[data-rule=${rule}].${state}`).count(), 1, `${rule} ${state}`);
+      }
       await page.fill("#password", PASSWORDS.activation);
       await page.fill("#password_confirm", PASSWORDS.activation);
       await page.check("#accept_rules");
@@ -157,6 +243,7 @@ for (const way of WAYS) {
       await go("/activate/identify?method=staff_number");
       await identify(PERSON.birthDate);
       await visit.check("activate already");
+      assert.match(await page.textContent("main"), new RegExp(HELPDESK.email.replace(/\./g, "\\.")));
     });
 
     it("recovers forgotten credentials with the security answer", async () => {
@@ -190,6 +277,10 @@ for (const way of WAYS) {
       await send({ "#login": login, "#password": PASSWORDS.recovered });
       await at("/account");
       await visit.check("account");
+      // Signed in, the menu offers the account and signing out, not signing in.
+      assert.equal(await page.locator("header a[href='/login']").count(), 0);
+      assert.ok(await page.locator("header a[href='/account']").count());
+      assert.ok(await page.locator("header form.logout button").count());
 
       await go("/account/password");
       await visit.check("account password");
@@ -226,7 +317,13 @@ for (const way of WAYS) {
       await at("/account");
       await visit.check("account preferences saved");
 
-      await submit(); // sign out
+      // Signing out from the header's menu.
+      const menu = await openMenu();
+      await Promise.all([page.waitForNavigation(), page.click(`${menu} form.logout button`)]);
+      await at("/login");
+      assert.match(await page.textContent("main .success"), fr ? /Vous êtes déconnecté/ : /You are signed out/);
+      await visit.check("signed out");
+      assert.ok(await page.locator("header a[href='/login']").count());
       await go("/account");
       await at("/login");
     });
@@ -240,6 +337,7 @@ for (const way of WAYS) {
       await go("/activate/identify?method=staff_number");
       await identify(OTHERS.disabled.birthDate, OTHERS.disabled);
       await visit.check("activate disabled");
+      assert.match(await page.textContent("main"), new RegExp(HELPDESK.email.replace(/\./g, "\\.")));
 
       // Guessing birth dates: refused each time, then slowed down.
       let status;
@@ -254,6 +352,9 @@ for (const way of WAYS) {
       }
       assert.equal(status, 429);
       await visit.check("too many attempts");
+      const locked = await page.textContent("main");
+      assert.match(locked, /\b\d\d:\d\d\b/, "when to come back, in local time");
+      assert.match(locked, new RegExp(HELPDESK.email.replace(/\./g, "\\.")));
     });
 
     it("refuses a form whose token was tampered with, calmly", async () => {

@@ -23,6 +23,23 @@ export const OTHERS = {
   guessed: { uid: "e2e-4", staffNumber: "44444", birthDate: "04/04/1994" },
 };
 
+/** The help desk every page that sends people to it shows. */
+export const HELPDESK = { email: "assistance@univ-demo.example", phone: "03 27 51 12 34" };
+const HELPDESK_ENV = { SESAME_HELPDESK_EMAIL: HELPDESK.email, SESAME_HELPDESK_PHONE: HELPDESK.phone };
+
+/**
+ * What the page's text breaks of its language's typography: in French an ordinary space before
+ * ? ! ; : » or after « (the line may break there; a no-break space belongs there), in English
+ * any space before ? ! ; :. Code and the list of special characters are not sentences.
+ */
+export function typographyFaults(lang) {
+  const root = document.body.cloneNode(true);
+  root.querySelectorAll("code, script, [data-rule=special]").forEach((n) => n.remove());
+  const text = root.textContent.replace(/[ \t\r\n]+/g, " ");
+  const fault = lang === "fr" ? /.{0,20}?(?: [?!;:»]|« )/g : /.{0,20}?[ \u00a0\u202f][?!;:]/g;
+  return text.match(fault) ?? [];
+}
+
 function freePort() {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -48,6 +65,7 @@ export async function startSesame() {
     SESAME_MAIL_DIR: path.join(dir, "mail"),
     SESAME_INSTITUTION_NAME: "Université de Démonstration",
     SESAME_LOGO_FILE: path.join(here, "fixtures", "logo.svg"),
+    ...HELPDESK_ENV,
     RUST_LOG: "warn",
   };
   const csv = path.join(dir, "people.csv");
@@ -151,6 +169,7 @@ export class Visit {
     assert.ok(overflow <= 0, `${where} scrolls sideways by ${overflow}px`);
     const errors = this.consoleErrors.splice(0);
     assert.deepEqual(errors, [], `console errors on ${where}`);
+    assert.deepEqual(await page.evaluate(typographyFaults, this.lang), [], `typography of ${where}`);
     this.shots += 1;
     const file = `${String(this.shots).padStart(2, "0")}-${label.replace(/[^a-z0-9]+/gi, "-").toLowerCase()}.png`;
     await page.screenshot({ path: path.join(screenshots, this.name, file), fullPage: true });

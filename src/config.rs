@@ -19,7 +19,7 @@ use crate::outbox::Pace;
 use crate::sealing::SealingKey;
 
 /// The keys read from `SESAME_*` variables; other `SESAME_` variables belong to someone else.
-const KEYS: [&str; 34] = [
+const KEYS: [&str; 38] = [
     "bind",
     "public_url",
     "trusted_proxies",
@@ -49,6 +49,10 @@ const KEYS: [&str; 34] = [
     "secret_key",
     "secret_key_file",
     "weak_passwords_file",
+    "helpdesk_email",
+    "helpdesk_phone",
+    "helpdesk_hours",
+    "helpdesk_url",
     // h22: recovery by a one-time code
     "recovery_code_minutes",
     "sms_url",
@@ -92,6 +96,10 @@ struct RawConfig {
     ldap_nt_hash: bool,
     secret_key: String,
     secret_key_file: String,
+    helpdesk_email: String,
+    helpdesk_phone: String,
+    helpdesk_hours: String,
+    helpdesk_url: String,
     // h22: recovery by a one-time code
     recovery_code_minutes: u32,
     sms_url: String,
@@ -135,6 +143,10 @@ impl Default for RawConfig {
             ldap_nt_hash: false,
             secret_key: String::new(),
             secret_key_file: String::new(),
+            helpdesk_email: String::new(),
+            helpdesk_phone: String::new(),
+            helpdesk_hours: String::new(),
+            helpdesk_url: String::new(),
             // h22: recovery by a one-time code
             recovery_code_minutes: crate::domain::recovery_code::DEFAULT_MINUTES,
             sms_url: String::new(),
@@ -205,6 +217,55 @@ pub struct Config {
     pub sms: crate::sms::Settings,
     /// How the SMS worker paces retries; not configurable, tests shorten it.
     pub sms_pace: Pace,
+    /// Whom pages and mails send a person to when they need a human.
+    pub helpdesk: Helpdesk,
+}
+
+/// The help desk's contact (`SESAME_HELPDESK_*`), each part optional: pages and mails show
+/// what is configured and promise nothing more.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Helpdesk {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// Free text, shown as written ("Lundi–vendredi, 8 h 30 – 17 h").
+    pub hours: Option<String>,
+    pub url: Option<Url>,
+}
+
+impl Helpdesk {
+    fn check(email: &str, phone: &str, hours: &str, url: &str) -> Result<Self, ConfigError> {
+        let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+        let email = text(email);
+        if let Some(address) = &email
+            && address.parse::<lettre::Address>().is_err()
+        {
+            return Err(invalid("helpdesk_email", format!("'{address}' is not a mail address")));
+        }
+        let url = match url.trim() {
+            "" => None,
+            given => {
+                let parsed = Url::parse(given).map_err(|e| invalid("helpdesk_url", format!("not a URL ({e})")))?;
+                if !matches!(parsed.scheme(), "http" | "https") {
+                    return Err(invalid("helpdesk_url", "must start with http:// or https://"));
+                }
+                Some(parsed)
+            }
+        };
+        Ok(Self { email, phone: text(phone), hours: text(hours), url })
+    }
+
+    /// The phone number as a `tel:` link: its digits and a leading `+`.
+    pub fn tel_href(&self) -> String {
+        let number = self.phone.as_deref().unwrap_or("");
+        let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+        let plus = if number.trim_start().starts_with('+') { "+" } else { "" };
+        format!("tel:{plus}{digits}")
+    }
+
+    /// Whether there is a way to reach the help desk (hours alone are none).
+    pub fn is_reachable(&self) -> bool {
+        self.email.is_some() || self.phone.is_some() || self.url.is_some()
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -477,6 +538,10 @@ impl Config {
             ("secret_key", hidden(self.sealing_key.is_some())),
             ("secret_key_file", path(&self.secret_files.secret_key)),
             ("weak_passwords_file", path(&self.weak_passwords_file)),
+            ("helpdesk_email", self.helpdesk.email.clone().unwrap_or_default()),
+            ("helpdesk_phone", self.helpdesk.phone.clone().unwrap_or_default()),
+            ("helpdesk_hours", self.helpdesk.hours.clone().unwrap_or_default()),
+            ("helpdesk_url", self.helpdesk.url.as_ref().map_or_else(String::new, ToString::to_string)),
             // h22: recovery by a one-time code
             ("recovery_code_minutes", self.recovery_code_validity.whole_minutes().to_string()),
             ("sms_url", self.sms.url.as_ref().map_or_else(String::new, |u| redact_url(u.as_str()))),
@@ -610,7 +675,10 @@ impl Config {
             ldap_bind_password: file(&raw.ldap_bind_password_file),
             secret_key: file(&raw.secret_key_file),
         };
+        let helpdesk =
+            Helpdesk::check(&raw.helpdesk_email, &raw.helpdesk_phone, &raw.helpdesk_hours, &raw.helpdesk_url)?;
         Ok(Self {
+            helpdesk,
             recovery_code_validity: time::Duration::minutes(raw.recovery_code_minutes.into()),
             sms,
             sms_pace: Pace::SMS,
@@ -1007,5 +1075,27 @@ mod tests {
         let smtp =
             load(&[("SESAME_SMTP_URL", "smtps://user:s3cret@mail.example.edu")], None, Overrides::default()).unwrap();
         assert!(smtp.settings().iter().all(|(_, v)| !v.contains("s3cret")));
+    }
+
+    #[test]
+    fn the_help_desk_contact_is_optional_and_checked() {
+        let none = load(&[], None, Overrides::default()).unwrap().helpdesk;
+        assert!(!none.is_reachable() && none == Helpdesk::default());
+        let vars = [
+            ("SESAME_HELPDESK_EMAIL", " assistance@univ.example "),
+            ("SESAME_HELPDESK_PHONE", "03 27 51 12 34"),
+            ("SESAME_HELPDESK_HOURS", "lundi–vendredi, 8 h 30–17 h"),
+            ("SESAME_HELPDESK_URL", "https://support.univ.example/"),
+        ];
+        let desk = load(&vars, None, Overrides::default()).unwrap().helpdesk;
+        assert_eq!(desk.email.as_deref(), Some("assistance@univ.example"));
+        assert_eq!(desk.phone.as_deref(), Some("03 27 51 12 34"));
+        assert!(desk.is_reachable() && desk.hours.is_some() && desk.url.is_some());
+        let hours_only = load(&vars[2..3], None, Overrides::default()).unwrap().helpdesk;
+        assert!(!hours_only.is_reachable());
+        for (key, value) in [("SESAME_HELPDESK_EMAIL", "nobody"), ("SESAME_HELPDESK_URL", "javascript:alert(1)")] {
+            let e = load(&[(key, value)], None, Overrides::default()).unwrap_err();
+            assert_eq!(e.variable, key);
+        }
     }
 }

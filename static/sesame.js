@@ -16,7 +16,8 @@
       if (!link) return;
       var target = document.getElementById(link.getAttribute("href").slice(1));
       if (!target) return;
-      if (target.tagName === "FIELDSET") target = target.querySelector("input") || target;
+      // A group of fields (a fieldset, both identification fields): its first field.
+      if (!/^(INPUT|SELECT|TEXTAREA)$/.test(target.tagName)) target = target.querySelector("input, select, textarea") || target;
       event.preventDefault();
       target.focus();
       target.scrollIntoView({ block: "center" });
@@ -42,7 +43,7 @@
       input.type = shown ? "text" : "password";
       button.textContent = shown ? input.dataset.hide : input.dataset.show;
       // Names the field too, since several toggles can share a page.
-      button.setAttribute("aria-label", button.textContent + (label ? " : " + label.textContent.trim() : ""));
+      button.setAttribute("aria-label", button.textContent + (label ? input.dataset.colon + " " + label.textContent.trim() : ""));
     }
     button.addEventListener("click", function () {
       var shown = input.type === "password";
@@ -72,11 +73,17 @@
     status.setAttribute("role", "status");
     list.parentNode.insertBefore(status, list.nextSibling);
     var items = Array.from(list.querySelectorAll("li[data-rule]"));
+    // After a refused post the server shows where the refused password stood (the field comes
+    // back empty): that state stays until the person types.
+    var fromServer = list.querySelector("li.met, li.unmet") !== null;
     items.forEach(function (item) {
-      var state = document.createElement("span");
-      state.className = "rule-state";
-      item.appendChild(document.createTextNode(" "));
-      item.appendChild(state);
+      var state = item.querySelector(".rule-state");
+      if (!state) {
+        state = document.createElement("span");
+        state.className = "rule-state";
+        item.appendChild(document.createTextNode(" "));
+        item.appendChild(state);
+      }
       if (!checks[item.dataset.rule]) {
         item.classList.add("later");
         state.textContent = "(" + list.dataset.later + ")";
@@ -103,13 +110,37 @@
     }
     input.addEventListener("input", update);
     list.classList.add("live");
-    update();
-    clearTimeout(timer);
+    if (!fromServer) {
+      update();
+      clearTimeout(timer);
+    }
+  }
+
+  // A field that only counts after a choice (the phone once SMS are accepted, one's own
+  // question once "write my own" is chosen) is shown with that choice; without this script
+  // every field stays visible. A field with an error is never hidden.
+  function conditionalFields() {
+    document.querySelectorAll("[data-shown-if]").forEach(function (field) {
+      var rule = field.dataset.shownIf.split("=");
+      var form = field.closest("form");
+      if (!form) return;
+      var controls = Array.from(form.elements).filter(function (c) { return c.name === rule[0]; });
+      if (!controls.length) return;
+      function chosen() {
+        return controls.some(function (c) {
+          return c.type === "radio" || c.type === "checkbox" ? c.checked && c.value === rule[1] : c.value === rule[1];
+        });
+      }
+      function update() { field.hidden = !chosen() && !field.classList.contains("invalid"); }
+      controls.forEach(function (c) { c.addEventListener("change", update); });
+      update();
+    });
   }
 
   function start() {
     document.querySelectorAll("input[type='password'][data-show]").forEach(addToggle);
     liveChecklist();
+    conditionalFields();
     focusErrorSummary();
   }
 

@@ -70,6 +70,7 @@ async fn recovery_accepts_the_answer_in_another_case_without_accents(t: TestStor
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "the current password is one of the last three");
     assert!(body.contains("password-error"));
+    assert!(!body.contains("name=\"current_password\""), "recovery's form: no current password to give");
     let (s, l, _) =
         post(&c, &app, "/recover/password", "/recover/password", &[("password", new), ("password_confirm", new)]).await;
     assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/recover/done"));
@@ -227,6 +228,7 @@ async fn the_history_refuses_the_last_three_and_accepts_the_fourth(t: TestStore)
         let (s, _, body) = change_password(&c, &app, p3, old).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{old} is among the last three");
         assert!(body.contains("3 derniers"), "{old}");
+        assert!(body.contains("name=\"current_password\""), "the account's form, asking for the current password");
     }
     change_password(&c, &app, p3, p4).await;
     let (s, l, _) = change_password(&c, &app, p4, GOOD_PASSWORD).await;

@@ -102,7 +102,10 @@ async fn unknown_identifier_and_wrong_birth_date_look_the_same(t: TestStore) {
     let (unknown, wrong_date) = (without_tokens(&unknown), without_tokens(&wrong_date));
     // Only the typed values differ; put them equal and the pages must be identical.
     assert_eq!(unknown.replace("99999", "12345").replace("14/07/1985", "15/07/1985"), wrong_date);
-    assert!(wrong_date.contains("aria-invalid=\"true\"") && wrong_date.contains("identifier-error"));
+    // One message, about both fields, tied to each and linked from the summary.
+    assert_eq!(wrong_date.matches("aria-invalid=\"true\"").count(), 2, "{wrong_date}");
+    assert_eq!(wrong_date.matches(" identification-error\"").count(), 2, "{wrong_date}");
+    assert!(wrong_date.contains("id=\"identification-error\"") && wrong_date.contains("href=\"#identification\""));
 }
 
 async fn field_errors_come_back_with_values_kept(t: TestStore) {
@@ -152,6 +155,7 @@ async fn previous_keeps_the_values(t: TestStore) {
     assert!(sms.contains("value=\"+33612345678\"") && sms.contains("value=\"yes\" checked"));
     let (_, q) = get(&app.client, &app, "/activate/question").await;
     assert!(q.contains("value=\"first_pet\" selected"));
+    assert!(q.contains("Laissez ce champ vide pour la conserver"), "the hint says an empty field keeps the answer");
     // The saved answer is kept when the field is left empty.
     let (s, l, _) = post(
         &app.client,

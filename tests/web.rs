@@ -436,6 +436,18 @@ async fn prepared(app: &TestApp, before: Before, password: &str) -> Client {
     c
 }
 
+/// Élodie activates her account through the wizard, with `GOOD_PASSWORD`.
+async fn activate_elodie(app: &TestApp) {
+    let elodie = app.new_client();
+    step(&elodie, app, "/activate/identify?method=staff_number", RECOVER).await;
+    let question = [("question", "first_pet"), ("custom_question", ""), ("answer", ANSWER)];
+    step(&elodie, app, "/activate/question", &question).await;
+    step(&elodie, app, "/activate/sms", &[("sms_consent", "no"), ("phone", "")]).await;
+    step(&elodie, app, "/activate/photo", &[("photo_consent", "no")]).await;
+    let fields = [("password", GOOD_PASSWORD), ("password_confirm", GOOD_PASSWORD), ("accept_rules", "on")];
+    step(&elodie, app, "/activate/password", &fields).await;
+}
+
 /// Élodie's account as it stands, to see that nothing changed.
 async fn account_state(app: &TestApp) -> String {
     let id = sesame::domain::identifiers::Identifier::parse(
@@ -460,19 +472,7 @@ fn encode(value: &str) -> String {
 /// form with valid values is taken, so the refusals were the door's.
 async fn every_field_of_every_form_refuses_hostile_bytes(t: TestStore) {
     let app = seeded(&t).await;
-    let elodie = app.new_client();
-    step(&elodie, &app, "/activate/identify?method=staff_number", RECOVER).await;
-    step(
-        &elodie,
-        &app,
-        "/activate/question",
-        &[("question", "first_pet"), ("custom_question", ""), ("answer", ANSWER)],
-    )
-    .await;
-    step(&elodie, &app, "/activate/sms", &[("sms_consent", "no"), ("phone", "")]).await;
-    step(&elodie, &app, "/activate/photo", &[("photo_consent", "no")]).await;
-    let fields = [("password", GOOD_PASSWORD), ("password_confirm", GOOD_PASSWORD), ("accept_rules", "on")];
-    step(&elodie, &app, "/activate/password", &fields).await;
+    activate_elodie(&app).await;
     let mut password = GOOD_PASSWORD;
 
     for route in ROUTES {
@@ -563,6 +563,13 @@ on_both_stores!(
     static_assets_are_hashed_compressed_and_cached,
     the_header_shows_the_institution_and_its_logo,
     oversized_bodies_are_refused,
+    the_menu_follows_the_sign_in,
+    the_recovery_page_speaks_of_recovering,
+    the_language_switch_keeps_the_page_and_its_method,
+    titles_name_the_page_they_show,
+    a_refused_password_shows_each_rule_as_it_stood,
+    the_steps_link_where_their_sentences_promise,
+    the_help_desk_is_shown_as_configured,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -570,7 +577,9 @@ async fn readyz_follows_the_database_through_an_outage() {
     let mut proxy = common::CuttableProxy::start(common::postgres_addr()).await;
     let (_schema, url) = common::postgres_via(proxy.port).await;
     let store = sesame::store::connect(&url).await.unwrap();
-    let app = spawn_app(test_config(&url), store).await;
+    let mut config = test_config(&url);
+    config.helpdesk.email = Some("assistance@example.edu".into());
+    let app = spawn_app(config, store).await;
     assert_eq!(app.client.get(app.url("/readyz")).send().await.unwrap().status(), StatusCode::OK);
 
     proxy.cut();
@@ -582,6 +591,7 @@ async fn readyz_follows_the_database_through_an_outage() {
     let body = page.text().await.unwrap();
     assert!(body.contains("momentanément indisponible") && !body.contains("sqlx") && !body.contains("5432"), "{body}");
     assert!(body.contains("<h1>Service momentanément indisponible</h1>"), "a page of the site: {body}");
+    assert!(body.contains("href=\"mailto:assistance@example.edu\""), "the help desk: {body}");
     assert!(body.contains("<nav") && asset_link(&body, "sesame.", ".css").starts_with("/static/sesame."), "{body}");
     let english = app.client.get(app.url("/activate/identify?method=uid&lang=en")).send().await.unwrap();
     assert!(english.text().await.unwrap().contains("<h1>Temporarily unavailable</h1>"), "in the person's language");
@@ -661,5 +671,189 @@ async fn the_language_switch_stays_on_this_site() {
         let body = res.text().await.unwrap();
         assert!(body.contains("?lang=en"), "the switch is there: {body}");
         assert!(!body.contains("href=\"//") && !body.contains("href=\"/\\"), "{path}: {body}");
+    }
+}
+
+/// The text between `<tag>` and `</tag>`, first occurrence.
+fn element<'a>(body: &'a str, tag: &str) -> &'a str {
+    let open = format!("<{tag}>");
+    let start = body.find(&open).unwrap_or_else(|| panic!("no <{tag}> in {body}")) + open.len();
+    let name = tag.split(' ').next().unwrap();
+    body[start..].split(&format!("</{name}>")).next().unwrap()
+}
+
+/// The header's menu: « Se connecter » for a visitor; « Mon compte » and a sign-out button for
+/// someone signed in; after signing out, a page that says so.
+async fn the_menu_follows_the_sign_in(t: TestStore) {
+    let app = seeded(&t).await;
+    activate_elodie(&app).await;
+    let header = |body: &str| element(body, "header class=\"site\"").to_string();
+    let (_, visitor) = get(&app.new_client(), &app, "/help").await;
+    let visitor = header(&visitor);
+    assert!(visitor.contains("href=\"/login\">Se connecter<") && !visitor.contains("/logout"), "{visitor}");
+
+    let c = prepared(&app, Before::SignedIn, GOOD_PASSWORD).await;
+    let (_, page) = get(&c, &app, "/help").await;
+    let menu = header(&page);
+    assert!(menu.contains("href=\"/account\">Mon compte<") && !menu.contains("Se connecter"), "{menu}");
+    assert!(menu.contains("action=\"/logout\"") && menu.contains(">Se déconnecter</button>"), "{menu}");
+    let (s, location, _) = post(&c, &app, "/help", "/logout", &[]).await;
+    assert_eq!((s, location.as_str()), (SEE_OTHER, "/login?signed_out"));
+    let (_, after) = get(&c, &app, &location).await;
+    assert!(after.contains("Vous êtes déconnecté.") && header(&after).contains("Se connecter"), "{after}");
+    let (_, english) = get(&c, &app, "/login?signed_out&lang=en").await;
+    assert!(english.contains("You are signed out."));
+    let (s, _) = get(&c, &app, "/account").await;
+    assert_eq!(s, SEE_OTHER, "signed out for real");
+}
+
+async fn the_recovery_page_speaks_of_recovering(t: TestStore) {
+    let app = app(&t).await;
+    let (_, fr) = get(&app.client, &app, "/recover?lang=fr").await;
+    assert!(fr.contains("Vous pouvez récupérer vos identifiants") && !fr.contains("activer votre compte par"), "{fr}");
+    let (_, en) = get(&app.client, &app, "/recover?lang=en").await;
+    assert!(en.contains("You can recover your credentials") && !en.contains("activate your account with"), "{en}");
+}
+
+async fn the_language_switch_keeps_the_page_and_its_method(t: TestStore) {
+    let app = app(&t).await;
+    let (_, fr) = get(&app.client, &app, "/activate/identify?method=uid").await;
+    assert!(fr.contains("href=\"/activate/identify?method=uid&#38;lang=en\""), "{fr}");
+    let (_, en) = get(&app.client, &app, "/activate/identify?method=uid&lang=en").await;
+    assert!(en.contains("href=\"/activate/identify?method=uid&#38;lang=fr\""), "{en}");
+}
+
+/// Each page's title starts with what its heading says.
+async fn titles_name_the_page_they_show(t: TestStore) {
+    let app = app(&t).await;
+    for path in ["/", "/help", "/rules", "/activate", "/recover", "/login", "/activate/identify?method=uid"] {
+        for lang in ["fr", "en"] {
+            let (_, body) =
+                get(&app.client, &app, &format!("{path}{}lang={lang}", if path.contains('?') { '&' } else { '?' }))
+                    .await;
+            let (title, heading) = (element(&body, "title"), element(&body, "h1"));
+            assert!(title.starts_with(heading), "{path} {lang}: <title>{title}</title> for <h1>{heading}</h1>");
+        }
+    }
+    let (_, identify) = get(&app.client, &app, "/activate/identify?method=staff_number&lang=fr").await;
+    assert!(element(&identify, "title").starts_with("Identifiez-vous (Numéro personnel)"));
+}
+
+/// After a refused password the field is empty, and the checklist shows where the refused
+/// password stood, rule by rule.
+async fn a_refused_password_shows_each_rule_as_it_stood(t: TestStore) {
+    let app = seeded(&t).await;
+    let c = prepared(&app, Before::Photo, GOOD_PASSWORD).await;
+    let (_, fresh) = get(&c, &app, "/activate/password").await;
+    assert!(fresh.contains("<li data-rule=\"length\">"), "no state before a post");
+    let fields = [("password", "motdepasse"), ("password_confirm", "motdepasse"), ("accept_rules", "on")];
+    let (s, _, body) = post(&c, &app, "/activate/password", "/activate/password", &fields).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    for (rule, state) in [
+        ("length", "unmet"),
+        ("lowercase", "met"),
+        ("uppercase", "unmet"),
+        ("digit", "unmet"),
+        ("no_whitespace", "met"),
+    ] {
+        assert!(body.contains(&format!("<li data-rule=\"{rule}\" class=\"{state}\">")), "{rule} {state}: {body}");
+    }
+    assert!(body.contains("(pas encore respectée)"), "the state in words, without the script too");
+}
+
+/// The seed's sentences and links: changing one's mind about SMS later, reading the rules.
+async fn the_steps_link_where_their_sentences_promise(t: TestStore) {
+    let app = seeded(&t).await;
+    let c = prepared(&app, Before::Question, GOOD_PASSWORD).await;
+    let (_, sms) = get(&c, &app, "/activate/sms").await;
+    assert!(
+        sms.contains("changer d’avis plus tard en <a href=\"/account/preferences\">modifiant votre adhésion au service d’envoi de sms</a>"),
+        "{sms}"
+    );
+    let c = prepared(&app, Before::Photo, GOOD_PASSWORD).await;
+    let (_, password) = get(&c, &app, "/activate/password").await;
+    assert!(password.contains("Nous vous invitons fortement à le consulter"), "{password}");
+}
+
+/// The help desk as configured, on the pages that send people to it and in mails; and
+/// nothing that looks like a contact when none is configured.
+async fn the_help_desk_is_shown_as_configured(t: TestStore) {
+    use sesame::config::Helpdesk;
+    let desk = Helpdesk {
+        email: Some("assistance@example.edu".into()),
+        phone: Some("+33 3 27 51 12 34".into()),
+        hours: Some("lundi–vendredi, 8 h 30–17 h".into()),
+        url: Some(url::Url::parse("https://support.example.edu/").unwrap()),
+    };
+    for configured in [true, false] {
+        let t = common::postgres_or_sqlite_like(&t).await;
+        let mut config = test_config(&t.url);
+        config.timezone = sesame::config::Timezone::named("Asia/Kolkata").unwrap();
+        if configured {
+            config.helpdesk = desk.clone();
+        }
+        let mail_dir = config.mail_dir.clone();
+        let app = spawn_app(config, t.store.clone()).await;
+        let (lines, _) =
+            sesame::cli::import::parse_csv(PEOPLE.as_bytes(), time::OffsetDateTime::now_utc().date()).unwrap();
+        sesame::cli::import::import_lines(t.store.as_ref(), lines, "example.edu", Default::default()).await.unwrap();
+        activate_elodie(&app).await;
+        let c = app.new_client();
+        let (s, _, already) = identify_at(&c, &app, "/activate/identify", "staff_number", "12345", "14/07/1985").await;
+        assert_eq!(s, StatusCode::OK);
+        let (_, help) = get(&c, &app, "/help").await;
+        let mut too_many = String::new();
+        for day in 10..30 {
+            let (s, _, body) =
+                identify_at(&c, &app, "/activate/identify", "staff_number", "777", &format!("{day}/02/1990")).await;
+            if s == StatusCode::TOO_MANY_REQUESTS {
+                too_many = body;
+                break;
+            }
+        }
+        assert!(too_many.contains("Trop de tentatives"), "locked at last");
+        let main = |body: &str| element(body, "main id=\"main\" tabindex=\"-1\"").to_string();
+        for (page, body) in [
+            ("already", main(&already)),
+            ("help", main(&help)),
+            ("429", main(&too_many)),
+            ("footer", element(&help, "footer class=\"site\"").to_string()),
+        ] {
+            if configured {
+                for shown in [
+                    "href=\"mailto:assistance@example.edu\"",
+                    "href=\"tel:+33327511234\"",
+                    "lundi–vendredi, 8 h 30–17 h",
+                    "href=\"https://support.example.edu/\"",
+                ] {
+                    assert!(body.contains(shown), "{page} shows {shown}: {body}");
+                }
+            } else {
+                assert!(
+                    !body.contains("mailto:") && !body.contains("tel:") && !body.contains("helpdesk"),
+                    "{page}: {body}"
+                );
+            }
+        }
+        // The lock ends in whole minutes from now, told in the institution's time (UTC+05:30).
+        let local = |minutes: i64| {
+            let at = time::OffsetDateTime::now_utc() + time::Duration::minutes(minutes) + time::Duration::minutes(330);
+            format!("à partir de {:02}:{:02}", at.hour(), at.minute())
+        };
+        assert!([14, 15, 16].iter().any(|m| too_many.contains(&local(*m))), "{too_many}");
+
+        // Mails end with the help desk, and the notice of a change is in local time.
+        let signed_in = prepared(&app, Before::SignedIn, GOOD_PASSWORD).await;
+        let change =
+            [("current_password", GOOD_PASSWORD), ("password", NEW_PASSWORD), ("password_confirm", NEW_PASSWORD)];
+        let (s, ..) = post(&signed_in, &app, "/account/password", "/account/password", &change).await;
+        assert_eq!(s, SEE_OTHER);
+        let mails = common::mail_files(&mail_dir, 2).await;
+        assert_eq!(mails.len(), 2);
+        for mail in &mails {
+            // Quoted-printable: `=C2=A0` is the no-break space before the colon.
+            assert_eq!(mail.contains("Courriel=C2=A0: assistance@example.edu"), configured, "{mail}");
+        }
+        assert!(mails.iter().any(|m| m.contains("(UTC+05:30)")), "the notice in local time: {mails:?}");
     }
 }

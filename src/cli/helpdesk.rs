@@ -9,14 +9,12 @@ use time::{Date, Duration, OffsetDateTime};
 use super::{cells, plural, table};
 use crate::config::Timezone;
 use crate::domain::identifiers::{IdentificationMethod, Identifier};
+use crate::domain::person::Category;
 use crate::domain::phone::MobileNumber;
 use crate::domain::security_answer::find_proposed_question;
 use crate::domain::throttle::{identifier_key, recovery_key, sign_in_key};
 use crate::i18n::Locale;
 use crate::store::{AccountRecord, AuditEvent, AuditLine, AuditQuery, PersonRecord, Store, StoreError};
-
-/// The categories of the import, in the order tables list them.
-const CATEGORIES: [&str; 3] = ["staff", "student", "external"];
 
 /// Days `sesame stats` counts back, today included.
 const RECENT_DAYS: i64 = 7;
@@ -118,7 +116,7 @@ async fn run_account(store: &dyn Store, action: AccountAction, tz: &Timezone) ->
 }
 
 async fn disable(store: &dyn Store, person: &PersonRecord) -> Result<(), Failure> {
-    let previously = person.disabled_by.as_deref().map_or(person.status.clone(), |by| format!("disabled by {by}"));
+    let previously = person.disabled_by.map_or(person.status.to_string(), |by| format!("disabled by {by}"));
     let event = helpdesk_event("helpdesk_disable", person, format!("previously={}", previously.replace(' ', "_")));
     if store.disable_person(person.id, &event).await? {
         println!("{} is disabled (was {previously}); an import will not re-enable them", person.login);
@@ -229,14 +227,14 @@ async fn show(store: &dyn Store, person: &PersonRecord, tz: &Timezone) -> Result
     let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
     let status = match &person.disabled_by {
         Some(by) if !person.is_active() => format!("{} (by {by})", person.status),
-        _ => person.status.clone(),
+        _ => person.status.to_string(),
     };
     let mut out = String::from("person\n");
     out += &fields(&[
         ("uid", person.uid.clone()),
         ("login", person.login.clone()),
         ("e-mail", person.email.clone()),
-        ("category", person.category.clone()),
+        ("category", person.category.to_string()),
         ("name", format!("{} {}", person.given_name, person.family_name)),
         ("birth date", day_text(person.birth_date)),
         ("staff number", or_dash(&person.staff_number)),
@@ -298,7 +296,7 @@ async fn run_stats(store: &dyn Store, tz: &Timezone) -> Result<(), Failure> {
     };
     let mut rows = vec![cells(&["category", "people", "activated", "share"])];
     let (mut people, mut activated) = (0, 0);
-    for category in CATEGORIES {
+    for category in Category::ALL {
         let count = stats.by_category.iter().find(|c| c.category == category);
         let (p, a) = count.map_or((0, 0), |c| (c.people, c.activated));
         rows.push(vec![category.to_string(), p.to_string(), a.to_string(), share(a, p)]);
@@ -421,7 +419,7 @@ mod tests {
         let person = PersonRecord {
             id: 7,
             uid: "u1".into(),
-            category: "student".into(),
+            category: Category::Student,
             given_name: "A".into(),
             family_name: "B".into(),
             birth_date: date!(2000 - 01 - 01),
@@ -430,7 +428,7 @@ mod tests {
             ine: Some("1234567890A".into()),
             email: "A.B@example.edu".into(),
             login: "a.b".into(),
-            status: "active".into(),
+            status: crate::domain::person::Status::Active,
             disabled_by: None,
             personal_email: None,
         };

@@ -34,6 +34,12 @@ impl DisabledBy {
     }
 }
 
+impl std::fmt::Display for DisabledBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A person as the store holds them, with what an import compares and must keep unique.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExistingPerson {

@@ -61,6 +61,32 @@ impl FromStr for Category {
     }
 }
 
+/// Whether a person may use the portal now; `DisabledBy` says who decided otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Active,
+    Disabled,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Disabled => "disabled",
+        }
+    }
+
+    pub fn from_db(s: &str) -> Option<Self> {
+        [Self::Active, Self::Disabled].into_iter().find(|status| status.as_str() == s)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Why a given or family name was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum PersonNameError {
@@ -312,6 +338,17 @@ mod tests {
 
     fn name(s: &str) -> Result<String, PersonNameError> {
         PersonName::parse(s).map(|n| n.0)
+    }
+
+    // ---- status ----
+
+    #[test]
+    fn a_status_reads_back_as_the_word_stored_and_nothing_else() {
+        for status in [Status::Active, Status::Disabled] {
+            assert_eq!(Status::from_db(status.as_str()), Some(status));
+        }
+        assert_eq!((Status::Active.as_str(), Status::Disabled.as_str()), ("active", "disabled"));
+        assert_eq!(Status::from_db("Active"), None);
     }
 
     // ---- category ----

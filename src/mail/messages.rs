@@ -2,6 +2,7 @@
 
 use askama::Template;
 
+use crate::config::Helpdesk;
 use crate::domain::activation::Identified;
 use crate::i18n::Locale;
 use crate::store::NewMail;
@@ -13,6 +14,7 @@ struct ActivatedMail<'a> {
     person: &'a Identified,
     sign_in_url: String,
     institution: &'a str,
+    helpdesk: &'a Helpdesk,
 }
 
 impl ActivatedMail<'_> {
@@ -27,9 +29,10 @@ pub fn activated(
     person: &Identified,
     public_url: &url::Url,
     institution: &str,
+    helpdesk: &Helpdesk,
 ) -> Result<NewMail, askama::Error> {
     let sign_in_url = format!("{}/login", public_url.as_str().trim_end_matches('/'));
-    let body_text = ActivatedMail { locale, person, sign_in_url, institution }.render()?;
+    let body_text = ActivatedMail { locale, person, sign_in_url, institution, helpdesk }.render()?;
     Ok(NewMail {
         kind: "activated",
         recipient: person.email.clone(),
@@ -48,6 +51,7 @@ struct NoticeMail<'a> {
     when: String,
     from: &'a str,
     institution: &'a str,
+    helpdesk: &'a Helpdesk,
 }
 
 impl NoticeMail<'_> {
@@ -67,6 +71,7 @@ pub struct Notice<'a> {
     pub at: time::OffsetDateTime,
     pub client_addr: &'a str,
     pub institution: &'a str,
+    pub helpdesk: &'a Helpdesk,
 }
 
 /// `kind` is "password_changed" or "question_changed"; its texts are `mail.<kind>.*`.
@@ -84,6 +89,7 @@ pub fn notice(n: &Notice<'_>) -> Result<NewMail, askama::Error> {
         when,
         from: n.client_addr,
         institution: n.institution,
+        helpdesk: n.helpdesk,
     }
     .render()?;
     Ok(NewMail {
@@ -178,6 +184,7 @@ mod tests {
                 at,
                 client_addr: "198.51.100.7",
                 institution: "Université",
+                helpdesk: &Helpdesk::default(),
             };
             let mail = notice(&n).unwrap();
             assert!(mail.body_text.contains("28/11/2026 09:05 (UTC+01:00)"), "{}", mail.body_text);
@@ -187,10 +194,44 @@ mod tests {
     }
 
     #[test]
+    fn mails_end_with_the_help_desk_when_there_is_one() {
+        let url = url::Url::parse("https://ent.example.edu/").unwrap();
+        let desk = Helpdesk {
+            email: Some("assistance@example.edu".into()),
+            phone: Some("03 27 51 12 34".into()),
+            hours: Some("9 h – 17 h".into()),
+            url: None,
+        };
+        for (locale, title) in
+            [(Locale::Fr, "Pour joindre l’assistance informatique\u{a0}:"), (Locale::En, "To reach the IT help desk:")]
+        {
+            let with = activated(locale, &person(), &url, "U", &desk).unwrap().body_text;
+            let tail = with.split(title).nth(1).unwrap_or_else(|| panic!("no help desk in {with}"));
+            for shown in ["assistance@example.edu", "03 27 51 12 34", "9 h – 17 h"] {
+                assert!(tail.contains(shown), "{shown} in {tail}");
+            }
+            let n = Notice {
+                kind: "password_changed",
+                locale,
+                recipient: "a@b.fr",
+                given_name: "Zoé",
+                family_name: "Martin",
+                at: time::OffsetDateTime::UNIX_EPOCH,
+                client_addr: "198.51.100.7",
+                institution: "U",
+                helpdesk: &desk,
+            };
+            assert!(notice(&n).unwrap().body_text.trim_end().ends_with("9 h – 17 h"));
+            let without = activated(locale, &person(), &url, "U", &Helpdesk::default()).unwrap().body_text;
+            assert!(!without.contains(title) && without.trim_end().ends_with("\nU"), "{without}");
+        }
+    }
+
+    #[test]
     fn the_confirmation_names_the_login_and_links_under_the_prefix() {
         let url = url::Url::parse("https://ent.example.edu/sesame").unwrap();
         for locale in [Locale::Fr, Locale::En] {
-            let mail = activated(locale, &person(), &url, "Université Test").unwrap();
+            let mail = activated(locale, &person(), &url, "Université Test", &Helpdesk::default()).unwrap();
             assert_eq!(mail.recipient, "elodie.leboeuf@example.edu");
             assert!(mail.body_text.contains("elodie.leboeuf") && mail.body_text.contains("100001"));
             assert!(mail.body_text.contains("https://ent.example.edu/sesame/login"), "{}", mail.body_text);

@@ -39,32 +39,3 @@ pub(super) const DIRECTORY_JOB: &str = "SELECT o.person_id, o.version, o.passwor
        o.nt_sealed, o.attempts, o.since, p.uid, p.login, a.password_hash, a.directory_visible \
      FROM directory_outbox o JOIN people p ON p.id = o.person_id \
      LEFT JOIN accounts a ON a.person_id = o.person_id WHERE o.person_id = $1";
-
-/// Queues a directory change in the caller's transaction when the store has a directory.
-macro_rules! enqueue_directory {
-    ($self:expr, $tx:expr, $person_id:expr, $pending:expr, $nt_sealed:expr, $at:expr) => {{
-        if $self.directory.is_some() {
-            let pending: crate::domain::directory::Pending = $pending;
-            let at: OffsetDateTime = $at;
-            sqlx::query(crate::store::directory::ENQUEUE_DIRECTORY)
-                .bind($person_id)
-                .bind(pending.password)
-                .bind(pending.visibility)
-                .bind(pending.remove_password)
-                .bind($nt_sealed)
-                .bind(at)
-                .bind(at.unix_timestamp())
-                .execute(&mut *$tx)
-                .await?;
-        }
-    }};
-}
-
-/// Rings the directory worker after a commit that queued a change.
-macro_rules! wake_directory {
-    ($self:expr) => {{
-        if let Some(wake) = &$self.directory {
-            wake.notify_one();
-        }
-    }};
-}

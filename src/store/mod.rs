@@ -1,8 +1,6 @@
 //! The one storage interface; `postgres` and `sqlite` implement it with the same behaviour.
 
-#[macro_use]
-mod shared;
-#[macro_use]
+mod columns;
 mod directory;
 mod postgres;
 mod sessions;
@@ -17,6 +15,7 @@ use time::{Date, OffsetDateTime};
 use crate::domain::directory::Pending;
 use crate::domain::identifiers::{IdentificationMethod, Identifier};
 use crate::domain::import_plan::{DisabledBy, ExistingPerson, ImportPlan};
+use crate::domain::person::{Category, Status};
 use crate::domain::recovery_code::{Channel, CodeState, Verdict};
 use crate::domain::throttle::ThrottleRule;
 
@@ -75,7 +74,7 @@ fn sqlite_constraint_name(message: &str) -> String {
 pub struct PersonRecord {
     pub id: i64,
     pub uid: String,
-    pub category: String,
+    pub category: Category,
     pub given_name: String,
     pub family_name: String,
     pub birth_date: Date,
@@ -84,21 +83,21 @@ pub struct PersonRecord {
     pub ine: Option<String>,
     pub email: String,
     pub login: String,
-    pub status: String,
-    pub disabled_by: Option<String>,
+    pub status: Status,
+    pub disabled_by: Option<DisabledBy>,
     pub personal_email: Option<String>,
 }
 
 impl PersonRecord {
     pub fn is_active(&self) -> bool {
-        self.status == "active"
+        self.status == Status::Active
     }
 
     fn into_existing(self) -> ExistingPerson {
         ExistingPerson {
-            disabled_by: self.disabled_by.as_deref().and_then(DisabledBy::from_db),
+            disabled_by: self.disabled_by,
             uid: self.uid,
-            category: self.category,
+            category: self.category.as_str().to_string(),
             given_name: self.given_name,
             family_name: self.family_name,
             birth_date: self.birth_date,
@@ -115,14 +114,37 @@ impl PersonRecord {
 const PERSON_COLUMNS: &str = "id, uid, category, given_name, family_name, birth_date, staff_number, \
      student_number, ine, email, login, status, disabled_by, personal_email";
 
-/// A new account, `$1` to `$12` bound by `bind_account!`: only for an active person, only once
-/// (of two sessions finishing at once, the second waits on the key, then inserts nothing).
+/// A new account, `$1` to `$12` bound by `shared::bind_account`: only for an active person, only
+/// once (of two sessions finishing at once, the second waits on the key, then inserts nothing).
 const INSERT_ACCOUNT: &str = "INSERT INTO accounts (person_id, password_hash, question_id, custom_question, \
      answer_hash, sms_consent, phone, sms_consent_at, photo_consent, photo_consent_at, directory_visible, \
      rules_version, rules_accepted_at, activated_at, password_changed_at) \
      SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, TRUE, $11, $12, $12, $12 \
      WHERE EXISTS (SELECT 1 FROM people WHERE id = $1 AND status = 'active') \
      ON CONFLICT (person_id) DO NOTHING";
+
+/// Where an audit event goes; each database's `insert_audit` and PostgreSQL's one-statement
+/// activation add the values.
+const AUDIT_INSERT: &str = "INSERT INTO audit_events (at, person_id, kind, actor, client_addr, detail)";
+
+/// Where a mail is queued, the same way.
+const MAIL_INSERT: &str =
+    "INSERT INTO mail_outbox (created_at, kind, recipient, subject, body_text, next_attempt_at, message_id)";
+
+/// What an import writes of a person, in the order both databases send it; `status` is left to
+/// its default, 'active'.
+const WRITTEN_COLUMNS: &str = "uid, category, given_name, family_name, birth_date, staff_number, student_number, \
+     ine, email, login, personal_email, created_at, updated_at";
+
+/// What an import changes of a person already there: a person an import disabled comes back.
+const UPSERT_PERSON: &str = " ON CONFLICT (uid) DO UPDATE SET category = excluded.category, \
+     given_name = excluded.given_name, family_name = excluded.family_name, \
+     birth_date = excluded.birth_date, staff_number = excluded.staff_number, \
+     student_number = excluded.student_number, ine = excluded.ine, email = excluded.email, \
+     personal_email = COALESCE(excluded.personal_email, people.personal_email), \
+     status = CASE WHEN people.disabled_by = 'import' THEN 'active' ELSE people.status END, \
+     disabled_by = CASE WHEN people.disabled_by = 'import' THEN NULL ELSE people.disabled_by END, \
+     updated_at = excluded.updated_at";
 
 /// The column an identification method looks in; never built from user input.
 fn identifier_column(method: IdentificationMethod) -> &'static str {
@@ -324,7 +346,7 @@ pub struct DirectoryBacklog {
 /// How many people one category holds and how many of them have an account.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct CategoryCount {
-    pub category: String,
+    pub category: Category,
     pub people: i64,
     pub activated: i64,
 }
@@ -345,13 +367,14 @@ pub enum Activation {
     Disabled,
 }
 
-/// The audit line an import leaves: its file, then its counts.
-fn import_detail(plan: &ImportPlan, disabled: usize) -> String {
+/// The audit event an import leaves: who ran it (the operator, else the command line), its file,
+/// then its counts.
+fn import_audit(plan: &ImportPlan, disabled: usize, at: OffsetDateTime) -> AuditEvent {
     let file = match plan.origin.file.as_str() {
         "" => String::new(),
         file => format!("file={file} "),
     };
-    format!(
+    let detail = format!(
         "{file}created={} updated={} unchanged={} reenabled={} disabled={} rejected={}",
         plan.created,
         plan.updated,
@@ -359,15 +382,12 @@ fn import_detail(plan: &ImportPlan, disabled: usize) -> String {
         plan.reenabled,
         disabled,
         plan.rejected.len()
-    )
-}
-
-/// Who an import's audit line names: the operator who ran it, else the command line.
-fn import_actor(plan: &ImportPlan) -> String {
-    match plan.origin.operator.as_str() {
+    );
+    let actor = match plan.origin.operator.as_str() {
         "" => "cli".into(),
         operator => format!("cli:{operator}"),
-    }
+    };
+    AuditEvent { kind: "import", actor, person_id: None, client_addr: None, detail, at }
 }
 
 /// Held while an import runs (see `Store::import_lock`); dropping it lets the next one in.

@@ -1,28 +1,31 @@
 //! The production store, on PostgreSQL.
 
-use std::time::Duration;
-
 use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::encode::IsNull;
 use sqlx::postgres::{PgArgumentBuffer, PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::{Connection, PgConnection, PgPool, Row};
 use time::{Date, OffsetDateTime};
-
-use super::sessions::{PgSessions, SessionRows};
-use super::{
-    AccountRecord, Activation, ActivationStats, AuditEvent, AuditLine, AuditQuery, DirectoryBacklog, DirectoryJob,
-    DirectoryLine, INSERT_ACCOUNT, ImportLock, ImportWritten, Lookup, NewAccount, NewMail, OutboxMail, PERSON_COLUMNS,
-    PersonRecord, Preferences, Result, STALE_THROTTLE_SECS, Store, identifier_column, import_actor, import_detail,
-};
-use crate::domain::directory::Pending;
-use crate::domain::identifiers::Identifier;
-use crate::domain::import_plan::{ExistingPerson, ImportPlan, PersonUpsert};
-use crate::domain::throttle::ThrottleRule;
-use std::sync::Arc;
 use tokio::sync::Notify;
-use tower_sessions::ExpiredDeletion;
 use tower_sessions_sqlx_store::PostgresStore;
+
+use super::sessions::PgSessions;
+use super::{
+    AUDIT_INSERT, Activation, AuditEvent, INSERT_ACCOUNT, ImportLock, ImportWritten, MAIL_INSERT, NewAccount, NewMail,
+    Result, Store, UPSERT_PERSON, WRITTEN_COLUMNS, import_audit,
+};
+use crate::domain::import_plan::{ImportPlan, PersonUpsert};
+use shared::{bind_account, insert_audit};
+
+#[path = "shared.rs"]
+mod shared;
+
+/// The store `shared` implements `Store` for, on this database.
+type Backend = PgStore;
+type Db = sqlx::Postgres;
+const BACKEND: &str = "postgres";
 
 /// Rows per INSERT … SELECT FROM UNNEST: large enough that 100,000 people take a
 /// handful of round trips, small enough to keep each statement's memory modest.
@@ -31,21 +34,6 @@ const IMPORT_CHUNK: usize = 10_000;
 /// An import bringing at least this many new people, and at least as many as are already
 /// there, rebuilds `people`'s secondary indexes instead of updating them row by row.
 const BULK_MIN_NEW: usize = 5_000;
-
-/// What an import writes of a person, in the order both ways of writing send it; `status` is
-/// left to its default, 'active'.
-const WRITTEN_COLUMNS: &str = "uid, category, given_name, family_name, birth_date, staff_number, student_number, \
-     ine, email, login, personal_email, created_at, updated_at";
-
-/// What an import changes of a person already there.
-const UPSERT: &str = " ON CONFLICT (uid) DO UPDATE SET category = EXCLUDED.category, \
-     given_name = EXCLUDED.given_name, family_name = EXCLUDED.family_name, \
-     birth_date = EXCLUDED.birth_date, staff_number = EXCLUDED.staff_number, \
-     student_number = EXCLUDED.student_number, ine = EXCLUDED.ine, email = EXCLUDED.email, \
-     personal_email = COALESCE(EXCLUDED.personal_email, people.personal_email), \
-     status = CASE WHEN people.disabled_by = 'import' THEN 'active' ELSE people.status END, \
-     disabled_by = CASE WHEN people.disabled_by = 'import' THEN NULL ELSE people.disabled_by END, \
-     updated_at = EXCLUDED.updated_at";
 
 pub struct PgStore {
     pool: PgPool,
@@ -82,15 +70,6 @@ impl PgStore {
             .map_err(|e| sqlx::Error::Configuration(e.into()))?;
         Ok(Self { sessions: PgSessions { inner: sessions, pool: pool.clone() }, pool, directory: None })
     }
-
-    /// Queues password, visibility and removal changes for the directory, ringing `wake`.
-    pub fn with_directory(self, wake: Option<Arc<Notify>>) -> Self {
-        Self { directory: wake, ..self }
-    }
-
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
 }
 
 /// `column` at or after the time bound as `param`: PostgreSQL compares timestamps as such.
@@ -101,15 +80,16 @@ fn not_before(column: &str, param: &str) -> String {
 /// Other instances' workers skip the mails this one claimed instead of waiting for them.
 const CLAIM_LOCK: &str = "FOR UPDATE SKIP LOCKED";
 
-impl_store!(PgStore, {
-    async fn ping(&self) -> Result<()> {
+/// What PostgreSQL does its own way, which `shared`'s `impl Store` forwards to.
+impl PgStore {
+    async fn ping_here(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
 
     /// One statement (each round trip costs more than the work): the account, then, only if it
     /// was inserted, the history, the audit event and the mail; all or nothing.
-    async fn activate(
+    async fn activate_here(
         &self,
         a: &NewAccount,
         history_depth: usize,
@@ -133,13 +113,11 @@ impl_store!(PgStore, {
                SELECT person_id, $2, $12 FROM account), \
              trimmed AS (DELETE FROM password_history WHERE person_id IN (SELECT person_id FROM account) \
                AND id NOT IN (SELECT id FROM password_history WHERE person_id = $1 ORDER BY id DESC LIMIT $13)), \
-             audit AS (INSERT INTO audit_events (at, person_id, kind, actor, client_addr, detail) \
-               SELECT $14, person_id, $15, $16, $17, $18 FROM account), \
-             mail AS (INSERT INTO mail_outbox (created_at, kind, recipient, subject, body_text, next_attempt_at, \
-               message_id) SELECT $12, $19, $20, $21, $22, $23, $24 FROM account) {directory}\
+             audit AS ({AUDIT_INSERT} SELECT $14, person_id, $15, $16, $17, $18 FROM account), \
+             mail AS ({MAIL_INSERT} SELECT $12, $19, $20, $21, $22, $23, $24 FROM account) {directory}\
              SELECT COUNT(*) FROM account"
         );
-        let mut query = bind_account!(sqlx::query_scalar(&sql), a)
+        let mut query = bind_account(sqlx::query(&sql), a)
             .bind(history_depth as i64 - 1)
             .bind(audit.at)
             .bind(audit.kind)
@@ -155,25 +133,21 @@ impl_store!(PgStore, {
         if self.directory.is_some() {
             query = query.bind(&a.nt_sealed);
         }
-        let inserted: i64 = query.fetch_one(&self.pool).await?;
+        let inserted: i64 = query.fetch_one(&self.pool).await?.try_get(0)?;
         if inserted == 1 {
-            wake_directory!(self);
+            self.wake_directory();
             return Ok(Activation::Activated);
         }
         // Read after the statement, so that an account another session just committed is seen.
         Ok(if self.has_account(a.person_id).await? { Activation::AlreadyActive } else { Activation::Disabled })
     }
 
-    fn backend(&self) -> &'static str {
-        "postgres"
-    }
-
-    async fn migrate(&self) -> Result<()> {
+    async fn migrate_here(&self) -> Result<()> {
         // The session table too (migration 0003: it is unlogged).
         Ok(sqlx::migrate!("migrations/postgres").run(&self.pool).await.map_err(sqlx::Error::from)?)
     }
 
-    async fn apply_import(&self, plan: &ImportPlan, at: OffsetDateTime) -> Result<ImportWritten> {
+    async fn apply_import_here(&self, plan: &ImportPlan, at: OffsetDateTime) -> Result<ImportWritten> {
         let mut tx = self.pool.begin().await?;
         // One import at a time, counting under this lock: two first loads that both counted
         // and then both asked for the exclusive lock below would deadlock. It conflicts with
@@ -207,41 +181,17 @@ impl_store!(PgStore, {
             .await?
             .rows_affected() as usize;
         }
-        let rebuilt = if bulk {
-            // Every index but the key, which other tables' foreign keys need.
-            let ddl: Vec<(String, String)> = sqlx::query_as(
-                "SELECT CASE WHEN c.oid IS NULL THEN format('DROP INDEX %s', i.indexrelid::regclass) \
-                          ELSE format('ALTER TABLE %s DROP CONSTRAINT %I', i.indrelid::regclass, c.conname) END, \
-                        CASE WHEN c.oid IS NULL THEN pg_get_indexdef(i.indexrelid) \
-                          ELSE format('ALTER TABLE %s ADD CONSTRAINT %I %s', i.indrelid::regclass, c.conname, \
-                                      pg_get_constraintdef(c.oid)) END \
-                 FROM pg_index i LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid \
-                 WHERE i.indrelid = 'people'::regclass AND NOT i.indisprimary",
-            )
-            .fetch_all(&mut *tx)
-            .await?;
-            for (drop, _) in &ddl {
-                sqlx::query(drop).persistent(false).execute(&mut *tx).await?;
-            }
-            ddl.into_iter().map(|(_, create)| create).collect()
-        } else {
-            Vec::new()
-        };
+        let rebuilt = if bulk { drop_secondary_indexes(&mut tx).await? } else { Vec::new() };
         copy_people(&mut tx, &inserts, at).await?;
         for create in &rebuilt {
             sqlx::query(create).persistent(false).execute(&mut *tx).await?;
         }
-        sqlx::query("INSERT INTO audit_events (at, kind, actor, detail) VALUES ($1, 'import', $2, $3)")
-            .bind(at)
-            .bind(import_actor(plan))
-            .bind(import_detail(plan, disabled))
-            .execute(&mut *tx)
-            .await?;
+        insert_audit(&mut *tx, &import_audit(plan, disabled, at)).await?;
         tx.commit().await?;
         Ok(ImportWritten { upserted: plan.upserts.len(), disabled })
     }
 
-    async fn import_lock(&self) -> Result<Option<ImportLock>> {
+    async fn import_lock_here(&self) -> Result<Option<ImportLock>> {
         // A session lock on a connection taken out of the pool: the lock ends with the
         // connection, when the guard drops it or the process dies. Keyed by schema, since two
         // Sésame databases may share one PostgreSQL database.
@@ -252,7 +202,27 @@ impl_store!(PgStore, {
                 .await?;
         Ok(taken.then(|| ImportLock::holding(conn)))
     }
-});
+}
+
+/// Drops every index of `people` but the key, which other tables' foreign keys need; returns the
+/// statements that create them again as they were.
+async fn drop_secondary_indexes(tx: &mut PgConnection) -> Result<Vec<String>> {
+    let ddl: Vec<(String, String)> = sqlx::query_as(
+        "SELECT CASE WHEN c.oid IS NULL THEN format('DROP INDEX %s', i.indexrelid::regclass) \
+                  ELSE format('ALTER TABLE %s DROP CONSTRAINT %I', i.indrelid::regclass, c.conname) END, \
+                CASE WHEN c.oid IS NULL THEN pg_get_indexdef(i.indexrelid) \
+                  ELSE format('ALTER TABLE %s ADD CONSTRAINT %I %s', i.indrelid::regclass, c.conname, \
+                              pg_get_constraintdef(c.oid)) END \
+         FROM pg_index i LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid \
+         WHERE i.indrelid = 'people'::regclass AND NOT i.indisprimary",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for (drop, _) in &ddl {
+        sqlx::query(drop).persistent(false).execute(&mut *tx).await?;
+    }
+    Ok(ddl.into_iter().map(|(_, create)| create).collect())
+}
 
 /// Inserts or updates `rows` by uid, in chunks.
 async fn upsert_people(tx: &mut PgConnection, rows: &[&PersonUpsert], at: OffsetDateTime) -> Result<()> {
@@ -263,7 +233,7 @@ async fn upsert_people(tx: &mut PgConnection, rows: &[&PersonUpsert], at: Offset
         sqlx::query(&format!(
             "INSERT INTO people ({WRITTEN_COLUMNS}) SELECT u.*, $12, $12 FROM UNNEST($1::text[], $2::text[], \
                  $3::text[], $4::text[], $5::date[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], \
-                 $11::text[]) AS u{UPSERT}"
+                 $11::text[]) AS u{UPSERT_PERSON}"
         ))
         .bind(column(|p| &p.uid))
         .bind(column(|p| &p.category))

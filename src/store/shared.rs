@@ -1,33 +1,54 @@
-//! The queries both databases run word for word (sqlx binds `$N` on SQLite too), written once.
+//! The `Store` methods whose SQL is the same on PostgreSQL and SQLite (sqlx binds `$N` on SQLite
+//! too), written once. `postgres.rs` and `sqlite.rs` each include this file as their module
+//! `shared`, so that it is compiled once per database with plain types: there `Backend` is the
+//! store, `Db` its database, `not_before` the one comparison of times the two databases write
+//! differently and `CLAIM_LOCK` how the outbox claims lock rows. What the databases do each their
+//! own way is forwarded to the backend's `…_here` methods.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use sqlx::{Database, Executor, FromRow, Pool, Row};
+use time::OffsetDateTime;
+use tokio::sync::Notify;
+use tower_sessions::ExpiredDeletion;
+
+use super::{Backend, CLAIM_LOCK, Db, not_before};
+use crate::domain::directory::Pending;
+use crate::domain::identifiers::Identifier;
+use crate::domain::import_plan::{ExistingPerson, ImportPlan};
+use crate::domain::throttle::ThrottleRule;
+use crate::store::directory::{DIRECTORY_JOB, ENQUEUE_DIRECTORY};
+use crate::store::sessions::SessionRows;
+use crate::store::{
+    AUDIT_INSERT, AccountRecord, Activation, ActivationStats, AuditEvent, AuditLine, AuditQuery, DirectoryBacklog,
+    DirectoryJob, DirectoryLine, ImportLock, ImportWritten, Lookup, MAIL_INSERT, NewAccount, NewMail, OutboxMail,
+    PERSON_COLUMNS, PersonRecord, Preferences, Result, STALE_THROTTLE_SECS, Store, identifier_column,
+};
+
+/// A connection of this database, as a transaction derefs to.
+pub(super) type Connection = <Db as Database>::Connection;
+
+/// A statement with its binds, not yet run.
+pub(super) type Query<'q> = sqlx::query::Query<'q, Db, <Db as Database>::Arguments<'q>>;
 
 /// Inserts one audit event with the given executor.
-macro_rules! insert_audit {
-    ($executor:expr, $e:expr) => {{
-        let e: &AuditEvent = $e;
-        sqlx::query(
-            "INSERT INTO audit_events (at, person_id, kind, actor, client_addr, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
+pub(super) async fn insert_audit<'e>(executor: impl Executor<'e, Database = Db>, e: &AuditEvent) -> Result<()> {
+    sqlx::query(&format!("{AUDIT_INSERT} VALUES ($1, $2, $3, $4, $5, $6)"))
         .bind(e.at)
         .bind(e.person_id)
         .bind(e.kind)
         .bind(&e.actor)
         .bind(&e.client_addr)
         .bind(&e.detail)
-        .execute($executor)
+        .execute(executor)
         .await?;
-    }};
+    Ok(())
 }
 
-/// Queues one mail in the outbox with the given executor.
-macro_rules! insert_mail {
-    ($executor:expr, $mail:expr, $at:expr) => {{
-        let mail: &NewMail = $mail;
-        let at: OffsetDateTime = $at;
-        sqlx::query(
-            "INSERT INTO mail_outbox (created_at, kind, recipient, subject, body_text, next_attempt_at, message_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
+/// Queues one mail in the outbox, in the caller's transaction.
+pub(super) async fn insert_mail(conn: &mut Connection, mail: &NewMail, at: OffsetDateTime) -> Result<()> {
+    sqlx::query(&format!("{MAIL_INSERT} VALUES ($1, $2, $3, $4, $5, $6, $7)"))
         .bind(at)
         .bind(mail.kind)
         .bind(&mail.recipient)
@@ -35,78 +56,142 @@ macro_rules! insert_mail {
         .bind(&mail.body_text)
         .bind(at.unix_timestamp())
         .bind(uuid::Uuid::new_v4().to_string())
-        .execute($executor)
+        .execute(conn)
         .await?;
-    }};
+    Ok(())
 }
 
-/// Binds a `NewAccount` as `INSERT_ACCOUNT` numbers it.
-macro_rules! bind_account {
-    ($query:expr, $account:expr) => {{
-        let a: &NewAccount = $account;
-        $query
-            .bind(a.person_id)
-            .bind(&a.password_hash)
-            .bind(&a.question_id)
-            .bind(&a.custom_question)
-            .bind(&a.answer_hash)
-            .bind(a.phone.is_some())
-            .bind(&a.phone)
-            .bind(a.sms_consent_at)
-            .bind(a.photo_consent)
-            .bind(a.photo_consent_at)
-            .bind(&a.rules_version)
-            .bind(a.at)
-    }};
+/// Binds a `NewAccount` as `INSERT_ACCOUNT` numbers it, `$1` to `$12`.
+pub(super) fn bind_account<'q>(query: Query<'q>, a: &'q NewAccount) -> Query<'q> {
+    query
+        .bind(a.person_id)
+        .bind(&a.password_hash)
+        .bind(&a.question_id)
+        .bind(&a.custom_question)
+        .bind(&a.answer_hash)
+        .bind(a.phone.is_some())
+        .bind(&a.phone)
+        .bind(a.sms_consent_at)
+        .bind(a.photo_consent)
+        .bind(a.photo_consent_at)
+        .bind(&a.rules_version)
+        .bind(a.at)
 }
 
 /// Appends a hash to a person's password history and keeps only the newest `depth`.
-macro_rules! push_history {
-    ($tx:expr, $person_id:expr, $hash:expr, $depth:expr, $at:expr) => {{
-        sqlx::query("INSERT INTO password_history (person_id, hash, created_at) VALUES ($1, $2, $3)")
-            .bind($person_id)
-            .bind($hash)
-            .bind($at)
-            .execute(&mut *$tx)
-            .await?;
-        sqlx::query(
-            "DELETE FROM password_history WHERE person_id = $1 AND id NOT IN \
-             (SELECT id FROM password_history WHERE person_id = $1 ORDER BY id DESC LIMIT $2)",
-        )
-        .bind($person_id)
-        .bind($depth as i64)
-        .execute(&mut *$tx)
+pub(super) async fn push_history(
+    conn: &mut Connection,
+    person_id: i64,
+    hash: &str,
+    depth: usize,
+    at: OffsetDateTime,
+) -> Result<()> {
+    sqlx::query("INSERT INTO password_history (person_id, hash, created_at) VALUES ($1, $2, $3)")
+        .bind(person_id)
+        .bind(hash)
+        .bind(at)
+        .execute(&mut *conn)
         .await?;
-    }};
+    sqlx::query(
+        "DELETE FROM password_history WHERE person_id = $1 AND id NOT IN \
+         (SELECT id FROM password_history WHERE person_id = $1 ORDER BY id DESC LIMIT $2)",
+    )
+    .bind(person_id)
+    .bind(depth as i64)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
-/// Runs one statement and, when it changed a row, its audit event and the removal of the
-/// person's directory passwords, in one transaction; `Ok(false)` and nothing written when no
-/// row changed.
-macro_rules! audited_removal {
-    ($self:expr, $person_id:expr, $query:expr, $audit:expr) => {{
-        let mut tx = $self.pool.begin().await?;
-        if $query.execute(&mut *tx).await?.rows_affected() == 0 {
+impl Backend {
+    /// Queues password, visibility and removal changes for the directory, ringing `wake`.
+    pub fn with_directory(self, wake: Option<Arc<Notify>>) -> Self {
+        Self { directory: wake, ..self }
+    }
+
+    pub fn pool(&self) -> &Pool<Db> {
+        &self.pool
+    }
+
+    /// Queues a directory change in the caller's transaction when the store has a directory.
+    pub(super) async fn enqueue_directory(
+        &self,
+        conn: &mut Connection,
+        person_id: i64,
+        pending: Pending,
+        nt_sealed: Option<&[u8]>,
+        at: OffsetDateTime,
+    ) -> Result<()> {
+        if self.directory.is_some() {
+            sqlx::query(ENQUEUE_DIRECTORY)
+                .bind(person_id)
+                .bind(pending.password)
+                .bind(pending.visibility)
+                .bind(pending.remove_password)
+                .bind(nt_sealed)
+                .bind(at)
+                .bind(at.unix_timestamp())
+                .execute(conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Rings the directory worker after a commit that queued a change.
+    pub(super) fn wake_directory(&self) {
+        if let Some(wake) = &self.directory {
+            wake.notify_one();
+        }
+    }
+
+    /// Runs one statement and, when it changed a row, its audit event and the removal of the
+    /// person's directory passwords, in one transaction; `Ok(false)` and nothing written when no
+    /// row changed.
+    async fn audited_removal(&self, person_id: i64, statement: Query<'_>, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        if statement.execute(&mut *tx).await?.rows_affected() == 0 {
             tx.rollback().await?;
             return Ok(false);
         }
-        insert_audit!(&mut *tx, $audit);
-        enqueue_directory!($self, tx, $person_id, Pending::REMOVE, None::<Vec<u8>>, $audit.at);
+        insert_audit(&mut *tx, audit).await?;
+        self.enqueue_directory(&mut tx, person_id, Pending::REMOVE, None, audit.at).await?;
         tx.commit().await?;
-        wake_directory!($self);
+        self.wake_directory();
         Ok(true)
-    }};
+    }
 }
 
-/// `impl Store` for a backend: its own methods, given as the block, plus the methods whose SQL
-/// is the same on PostgreSQL and SQLite. The backend's struct has `pool` and `sessions`, and
-/// its module a `fn not_before(column, param) -> String` (the one comparison of times the two
-/// databases write differently) and a `const CLAIM_LOCK: &str` (how the outbox claim locks rows).
-macro_rules! impl_store {
-    ($backend:ty, { $($own:tt)* }) => {
-        #[async_trait::async_trait]
-        impl Store for $backend {
-            $($own)*
+#[async_trait]
+impl Store for Backend {
+    async fn ping(&self) -> Result<()> {
+        self.ping_here().await
+    }
+
+    async fn activate(
+        &self,
+        a: &NewAccount,
+        history_depth: usize,
+        audit: &AuditEvent,
+        mail: &NewMail,
+    ) -> Result<Activation> {
+        self.activate_here(a, history_depth, audit, mail).await
+    }
+
+    fn backend(&self) -> &'static str {
+        super::BACKEND
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        self.migrate_here().await
+    }
+
+    async fn apply_import(&self, plan: &ImportPlan, at: OffsetDateTime) -> Result<ImportWritten> {
+        self.apply_import_here(plan, at).await
+    }
+
+    async fn import_lock(&self) -> Result<Option<ImportLock>> {
+        self.import_lock_here().await
+    }
 
     async fn existing_people(&self) -> Result<Vec<ExistingPerson>> {
         let rows: Vec<PersonRecord> =
@@ -123,7 +208,6 @@ macro_rules! impl_store {
     }
 
     async fn identification(&self, identifier: &Identifier, keys: [&str; 2], now: i64) -> Result<Lookup> {
-        use sqlx::{FromRow, Row};
         let column = identifier_column(identifier.method());
         // One row whether or not the person exists, so that both cost the same.
         let row = sqlx::query(&format!(
@@ -199,21 +283,18 @@ macro_rules! impl_store {
     }
 
     async fn disable_person(&self, person_id: i64, audit: &AuditEvent) -> Result<bool> {
-        audited_removal!(
-            self,
-            person_id,
-            sqlx::query(
-                "UPDATE people SET status = 'disabled', disabled_by = 'helpdesk', updated_at = $2 \
-                 WHERE id = $1 AND COALESCE(disabled_by, '') <> 'helpdesk'",
-            )
-            .bind(person_id)
-            .bind(audit.at),
-            audit
+        let disable = sqlx::query(
+            "UPDATE people SET status = 'disabled', disabled_by = 'helpdesk', updated_at = $2 \
+             WHERE id = $1 AND COALESCE(disabled_by, '') <> 'helpdesk'",
         )
+        .bind(person_id)
+        .bind(audit.at);
+        self.audited_removal(person_id, disable, audit).await
     }
 
     async fn reset_account(&self, person_id: i64, audit: &AuditEvent) -> Result<bool> {
-        audited_removal!(self, person_id, sqlx::query("DELETE FROM accounts WHERE person_id = $1").bind(person_id), audit)
+        let delete = sqlx::query("DELETE FROM accounts WHERE person_id = $1").bind(person_id);
+        self.audited_removal(person_id, delete, audit).await
     }
 
     async fn activation_stats(&self, since: OffsetDateTime) -> Result<ActivationStats> {
@@ -276,14 +357,14 @@ macro_rules! impl_store {
             .bind(audit.at)
             .execute(&mut *tx)
             .await?;
-        push_history!(tx, person_id, hash, history_depth, audit.at);
-        insert_audit!(&mut *tx, audit);
+        push_history(&mut tx, person_id, hash, history_depth, audit.at).await?;
+        insert_audit(&mut *tx, audit).await?;
         if let Some(mail) = mail {
-            insert_mail!(&mut *tx, mail, audit.at);
+            insert_mail(&mut tx, mail, audit.at).await?;
         }
-        enqueue_directory!(self, tx, person_id, Pending::PASSWORD, nt_sealed, audit.at);
+        self.enqueue_directory(&mut tx, person_id, Pending::PASSWORD, nt_sealed, audit.at).await?;
         tx.commit().await?;
-        wake_directory!(self);
+        self.wake_directory();
         Ok(())
     }
 
@@ -317,8 +398,8 @@ macro_rules! impl_store {
         .bind(answer_hash)
         .execute(&mut *tx)
         .await?;
-        insert_audit!(&mut *tx, audit);
-        insert_mail!(&mut *tx, mail, audit.at);
+        insert_audit(&mut *tx, audit).await?;
+        insert_mail(&mut tx, mail, audit.at).await?;
         Ok(tx.commit().await?)
     }
 
@@ -331,7 +412,7 @@ macro_rules! impl_store {
                     .fetch_optional(&mut *tx)
                     .await?;
             if visible.is_some_and(|v| v != p.directory_visible) {
-                enqueue_directory!(self, tx, person_id, Pending::VISIBILITY, None::<Vec<u8>>, audit.at);
+                self.enqueue_directory(&mut tx, person_id, Pending::VISIBILITY, None, audit.at).await?;
             }
         }
         sqlx::query(
@@ -347,15 +428,14 @@ macro_rules! impl_store {
         .bind(p.directory_visible)
         .execute(&mut *tx)
         .await?;
-        insert_audit!(&mut *tx, audit);
+        insert_audit(&mut *tx, audit).await?;
         tx.commit().await?;
-        wake_directory!(self);
+        self.wake_directory();
         Ok(())
     }
 
     async fn audit(&self, event: &AuditEvent) -> Result<()> {
-        insert_audit!(&self.pool, event);
-        Ok(())
+        insert_audit(&self.pool, event).await
     }
 
     async fn throttle_locked_until(&self, key: &str, now: i64) -> Result<Option<i64>> {
@@ -366,7 +446,7 @@ macro_rules! impl_store {
             .await?)
     }
 
-async fn throttle_failure(&self, key: &str, now: i64, rule: &ThrottleRule) -> Result<Option<i64>> {
+    async fn throttle_failure(&self, key: &str, now: i64, rule: &ThrottleRule) -> Result<Option<i64>> {
         // One statement, so that instances counting at once never lose a failure.
         let (failures, locked): (i32, Option<i64>) = sqlx::query_as(
             "INSERT INTO throttle AS t (key, failures, window_start, locked_until) \
@@ -400,7 +480,7 @@ async fn throttle_failure(&self, key: &str, now: i64, rule: &ThrottleRule) -> Re
         Ok(locked.filter(|until| *until > now))
     }
 
-async fn throttle_clear(&self, key: &str) -> Result<()> {
+    async fn throttle_clear(&self, key: &str) -> Result<()> {
         sqlx::query("DELETE FROM throttle WHERE key = $1").bind(key).execute(&self.pool).await?;
         Ok(())
     }
@@ -412,7 +492,7 @@ async fn throttle_clear(&self, key: &str) -> Result<()> {
             let deleted = sqlx::query("DELETE FROM throttle WHERE key = $1").bind(key).execute(&mut *tx).await?;
             cleared += deleted.rows_affected();
         }
-        insert_audit!(&mut *tx, audit);
+        insert_audit(&mut *tx, audit).await?;
         tx.commit().await?;
         Ok(cleared)
     }
@@ -460,7 +540,7 @@ async fn throttle_clear(&self, key: &str) -> Result<()> {
         Arc::new(self.sessions.clone())
     }
 
-    fn directory_wake(&self) -> Option<Arc<tokio::sync::Notify>> {
+    fn directory_wake(&self) -> Option<Arc<Notify>> {
         self.directory.clone()
     }
 
@@ -477,10 +557,7 @@ async fn throttle_clear(&self, key: &str) -> Result<()> {
         .fetch_optional(&self.pool)
         .await?;
         let Some(person_id) = claimed else { return Ok(None) };
-        Ok(sqlx::query_as(super::directory::DIRECTORY_JOB)
-            .bind(person_id)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(sqlx::query_as(DIRECTORY_JOB).bind(person_id).fetch_optional(&self.pool).await?)
     }
 
     async fn directory_delivered(&self, person_id: i64, version: i64) -> Result<bool> {
@@ -558,11 +635,10 @@ async fn throttle_clear(&self, key: &str) -> Result<()> {
         )
         .fetch_one(&self.pool)
         .await?;
-        let oldest = sqlx::query_scalar(
-            "SELECT since FROM directory_outbox WHERE refused_at IS NULL ORDER BY since LIMIT 1",
-        )
-        .fetch_optional(&self.pool)
-        .await?;
+        let oldest =
+            sqlx::query_scalar("SELECT since FROM directory_outbox WHERE refused_at IS NULL ORDER BY since LIMIT 1")
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(DirectoryBacklog { waiting, refused, oldest })
     }
 
@@ -587,7 +663,12 @@ async fn throttle_clear(&self, key: &str) -> Result<()> {
     }
 
     // h22: one-time codes
-    async fn send_recovery_code(&self, code: &super::NewRecoveryCode, now: i64, audit: &AuditEvent) -> Result<super::CodeSent> {
+    async fn send_recovery_code(
+        &self,
+        code: &crate::store::NewRecoveryCode,
+        now: i64,
+        audit: &AuditEvent,
+    ) -> Result<crate::store::CodeSent> {
         use crate::domain::recovery_code::{SendDecision, may_send};
         let mut tx = self.pool.begin().await?;
         // A row to lock (a first send waits for another first send's commit here), then its
@@ -599,12 +680,12 @@ async fn throttle_clear(&self, key: &str) -> Result<()> {
         ] {
             sqlx::query(statement).bind(code.person_id).execute(&mut *tx).await?;
         }
-        let state = recovery_code_state!(&mut *tx, code.person_id);
+        let state = recovery_code_state(&mut *tx, code.person_id).await?;
         let (window_start, sends) = match may_send(state.as_ref(), now) {
             SendDecision::Allowed { window_start, sends } => (window_start, sends),
             SendDecision::TooMany { retry_after } => {
                 tx.rollback().await?;
-                return Ok(super::CodeSent::TooMany { retry_after });
+                return Ok(crate::store::CodeSent::TooMany { retry_after });
             }
         };
         sqlx::query(
@@ -623,7 +704,7 @@ async fn throttle_clear(&self, key: &str) -> Result<()> {
         .execute(&mut *tx)
         .await?;
         match &code.delivery {
-            super::CodeDelivery::Sms { phone, message_sealed, message_id } => {
+            crate::store::CodeDelivery::Sms { phone, message_sealed, message_id } => {
                 sqlx::query(
                     "INSERT INTO sms_outbox (created_at, phone, message_sealed, message_id, next_attempt_at, expires_at) \
                      VALUES ($1, $2, $3, $4, $5, $6)",
@@ -637,7 +718,7 @@ async fn throttle_clear(&self, key: &str) -> Result<()> {
                 .execute(&mut *tx)
                 .await?;
             }
-            super::CodeDelivery::Mail { recipient, subject, body_sealed, message_id } => {
+            crate::store::CodeDelivery::Mail { recipient, subject, body_sealed, message_id } => {
                 sqlx::query(
                     "INSERT INTO mail_outbox (created_at, kind, recipient, subject, body_text, body_sealed, \
                        next_attempt_at, message_id) VALUES ($1, 'recovery_code', $2, $3, '', $4, $5, $6)",
@@ -652,13 +733,13 @@ async fn throttle_clear(&self, key: &str) -> Result<()> {
                 .await?;
             }
         }
-        insert_audit!(&mut *tx, audit);
+        insert_audit(&mut *tx, audit).await?;
         tx.commit().await?;
-        Ok(super::CodeSent::Sent)
+        Ok(crate::store::CodeSent::Sent)
     }
 
     async fn recovery_code(&self, person_id: i64) -> Result<Option<crate::domain::recovery_code::CodeState>> {
-        Ok(recovery_code_state!(&self.pool, person_id))
+        recovery_code_state(&self.pool, person_id).await
     }
 
     async fn recovery_code_judged(
@@ -670,7 +751,9 @@ async fn throttle_clear(&self, key: &str) -> Result<()> {
     ) -> Result<bool> {
         use crate::domain::recovery_code::Verdict;
         let statement = match verdict {
-            Verdict::Wrong { .. } => "UPDATE recovery_codes SET tries = tries + 1 WHERE person_id = $1 AND code_hash = $2",
+            Verdict::Wrong { .. } => {
+                "UPDATE recovery_codes SET tries = tries + 1 WHERE person_id = $1 AND code_hash = $2"
+            }
             Verdict::Right | Verdict::Voided => {
                 "UPDATE recovery_codes SET code_hash = NULL, tries = tries + 1 WHERE person_id = $1 AND code_hash = $2"
             }
@@ -684,12 +767,12 @@ async fn throttle_clear(&self, key: &str) -> Result<()> {
             tx.rollback().await?;
             return Ok(false);
         }
-        insert_audit!(&mut *tx, audit);
+        insert_audit(&mut *tx, audit).await?;
         tx.commit().await?;
         Ok(true)
     }
 
-    async fn claim_sms(&self, now: i64, lease_secs: i64) -> Result<Option<super::OutboxSms>> {
+    async fn claim_sms(&self, now: i64, lease_secs: i64) -> Result<Option<crate::store::OutboxSms>> {
         // One at a time, as mail: its lease only has to outlast one request to the gateway.
         Ok(sqlx::query_as(&format!(
             "UPDATE sms_outbox SET next_attempt_at = $2, attempts = attempts + 1 \
@@ -730,28 +813,27 @@ async fn throttle_clear(&self, key: &str) -> Result<()> {
             .bind(audit.at)
             .execute(&mut *tx)
             .await?;
-        insert_audit!(&mut *tx, audit);
+        insert_audit(&mut *tx, audit).await?;
         Ok(tx.commit().await?)
     }
-        }
-    };
 }
 
 /// h22: a person's current one-time code and sends, with the given executor.
-macro_rules! recovery_code_state {
-    ($executor:expr, $person_id:expr) => {{
-        let row: Option<(Option<Vec<u8>>, i64, i32, i64, i32)> = sqlx::query_as(
-            "SELECT code_hash, expires_at, tries, window_start, sends FROM recovery_codes WHERE person_id = $1",
-        )
-        .bind($person_id)
-        .fetch_optional($executor)
-        .await?;
-        row.map(|(code_hash, expires_at, tries, window_start, sends)| crate::domain::recovery_code::CodeState {
-            code_hash,
-            expires_at,
-            tries,
-            window_start,
-            sends,
-        })
-    }};
+async fn recovery_code_state<'e>(
+    executor: impl Executor<'e, Database = Db>,
+    person_id: i64,
+) -> Result<Option<crate::domain::recovery_code::CodeState>> {
+    let row: Option<(Option<Vec<u8>>, i64, i32, i64, i32)> = sqlx::query_as(
+        "SELECT code_hash, expires_at, tries, window_start, sends FROM recovery_codes WHERE person_id = $1",
+    )
+    .bind(person_id)
+    .fetch_optional(executor)
+    .await?;
+    Ok(row.map(|(code_hash, expires_at, tries, window_start, sends)| crate::domain::recovery_code::CodeState {
+        code_hash,
+        expires_at,
+        tries,
+        window_start,
+        sends,
+    }))
 }

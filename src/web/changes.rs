@@ -23,9 +23,10 @@ pub fn notice_to(
         recipient: &person.email,
         given_name: &person.given_name,
         family_name: &person.family_name,
-        at,
+        at: state.config.timezone.local(at),
         client_addr: &client.0.to_string(),
         institution: &state.config.institution_name,
+        helpdesk: &state.config.helpdesk,
     })
 }
 

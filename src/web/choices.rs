@@ -1,8 +1,12 @@
 //! The question joker and the consents: the fields activation and the account area share, with
 //! the one list of answers a person may not choose.
 
+use askama::Template;
+
 use super::form::FieldErrors;
+use super::identify::Progress;
 use super::page_context::Page;
+use crate::domain::activation::Step;
 use crate::domain::birth_date::BirthDate;
 use crate::domain::phone::MobileNumber;
 use crate::domain::security_answer::{
@@ -13,6 +17,76 @@ use crate::store::{AccountRecord, PersonRecord};
 /// The proposed questions as (id, text) in the page's language.
 pub fn proposed_questions(page: &Page) -> Vec<(&'static str, String)> {
     default_questions().into_iter().map(|q| (q.id, page.t(q.key))).collect()
+}
+
+/// The question joker's page, laid out by its journey's template: a step of activation's wizard,
+/// or a change in the account area, which asks for the current password too.
+#[derive(Template)]
+pub enum QuestionForm {
+    #[template(path = "activate/question.html")]
+    Activation {
+        page: Page,
+        csrf: String,
+        progress: Progress,
+        questions: Vec<(&'static str, String)>,
+        selected: String,
+        custom_question: String,
+        /// An answer is already saved for the selected question: leaving the field empty keeps it.
+        answer_saved: bool,
+        errors: FieldErrors,
+    },
+    #[template(path = "account/question.html")]
+    Account {
+        page: Page,
+        csrf: String,
+        questions: Vec<(&'static str, String)>,
+        selected: String,
+        custom_question: String,
+        errors: FieldErrors,
+    },
+}
+
+/// Which journey's question page, with what only activation's shows.
+#[derive(Debug, Clone, Copy)]
+pub enum QuestionPage {
+    Activation { answer_saved: bool },
+    Account,
+}
+
+impl QuestionForm {
+    /// The page of `journey` offering the proposed questions, with the question `selected`, the
+    /// person's own wording and `errors`.
+    pub fn new(
+        journey: QuestionPage,
+        page: Page,
+        csrf: String,
+        selected: String,
+        custom_question: String,
+        errors: FieldErrors,
+    ) -> Self {
+        let questions = proposed_questions(&page);
+        match journey {
+            QuestionPage::Activation { answer_saved } => Self::Activation {
+                progress: Progress::of(Step::Question),
+                page,
+                csrf,
+                questions,
+                selected,
+                custom_question,
+                answer_saved,
+                errors,
+            },
+            QuestionPage::Account => Self::Account { page, csrf, questions, selected, custom_question, errors },
+        }
+    }
+
+    /// With an answer already saved, the hint says that an empty field keeps it.
+    fn answer_hint_key(&self) -> &'static str {
+        match self {
+            Self::Activation { answer_saved: true, .. } => "question.answer_saved",
+            _ => "question.answer_hint",
+        }
+    }
 }
 
 /// The text of a person's question, in the page's language when it is a proposed one.

@@ -68,4 +68,62 @@ mod tests {
         assert_eq!(from_query(Some("lang=de")), None);
         assert_eq!(from_query(None), None);
     }
+
+    /// Whether French text keeps its punctuation on the line of the word before it: `?!;:»`
+    /// follow, and `«` precedes, a no-break space (U+00A0 or the narrow U+202F).
+    fn french_spacing_faults(text: &str) -> Vec<String> {
+        let chars: Vec<char> = text.chars().collect();
+        let unbreakable = |c: Option<&char>| matches!(c, Some('\u{a0}' | '\u{202f}'));
+        let mut faults = Vec::new();
+        for (i, c) in chars.iter().enumerate() {
+            let before = i.checked_sub(1).and_then(|j| chars.get(j));
+            let fault = match c {
+                // An address's `://` is no punctuation.
+                ':' if chars.get(i + 1) == Some(&'/') => false,
+                '?' | '!' | ';' | ':' | '»' => !unbreakable(before),
+                '«' => !unbreakable(chars.get(i + 1)),
+                _ => false,
+            };
+            if fault {
+                faults.push(chars[i.saturating_sub(12)..(i + 4).min(chars.len())].iter().collect());
+            }
+        }
+        faults
+    }
+
+    #[test]
+    fn french_punctuation_never_starts_a_line() {
+        assert_eq!(french_spacing_faults("Besoin d’aide ? « Valider »").len(), 3);
+        assert!(french_spacing_faults("Besoin d’aide\u{202f}? «\u{a0}Valider\u{a0}» https://x").is_empty());
+        let mut faults = Vec::new();
+        for file in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/locales")).unwrap() {
+            let path = file.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let mut key = "";
+            for line in text.lines() {
+                if !line.starts_with(' ') {
+                    key = line;
+                } else if let Some(value) = line.strip_prefix("  fr: ")
+                    // A list of the characters themselves, not a sentence.
+                    && key != "help.password.special_chars:"
+                {
+                    faults.extend(french_spacing_faults(value).into_iter().map(|f| format!("{key} {f:?}")));
+                }
+            }
+        }
+        assert!(faults.is_empty(), "ordinary spaces in French punctuation: {faults:#?}");
+    }
+
+    #[test]
+    fn english_has_no_space_before_its_punctuation() {
+        for file in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/locales")).unwrap() {
+            let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+            for line in text.lines().filter_map(|l| l.strip_prefix("  en: ")) {
+                if line.contains(" # $ % &") {
+                    continue;
+                }
+                assert!(![" :", " ?", " !", " ;", "\u{a0}"].iter().any(|p| line.contains(p)), "{line}");
+            }
+        }
+    }
 }

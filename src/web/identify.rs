@@ -50,6 +50,13 @@ impl Journey {
         }
     }
 
+    fn intro_key(self) -> &'static str {
+        match self {
+            Self::Activation => "activate.choose_intro",
+            Self::Recovery => "recover.choose_intro",
+        }
+    }
+
     /// Only activation is a wizard with a progress bar.
     fn progress(self) -> Option<Progress> {
         (self == Self::Activation).then(|| Progress::of(Step::Identify))
@@ -76,6 +83,7 @@ struct Choose {
     /// Where each method's form is.
     target: &'static str,
     title_key: &'static str,
+    intro_key: &'static str,
 }
 
 /// How a method is named and where its number is found, for both identification pages.
@@ -105,7 +113,13 @@ impl MethodTexts for IdentifyForm {
 
 /// The page listing the methods of a journey.
 pub fn choose(page: Page, journey: Journey) -> Result<Response, AppError> {
-    render(&Choose { page, methods: IdentificationMethod::ALL, target: journey.form(), title_key: journey.title_key() })
+    render(&Choose {
+        page,
+        methods: IdentificationMethod::ALL,
+        target: journey.form(),
+        title_key: journey.title_key(),
+        intro_key: journey.intro_key(),
+    })
 }
 
 #[derive(Template)]
@@ -233,7 +247,8 @@ pub async fn identify(
                 count_failure(state, k, now_s, rule).await?;
             }
             let mut errors = FieldErrors::default();
-            errors.add("identifier", page.t("identify.no_match"));
+            // Either field may be wrong, and which one is not told.
+            errors.add("identification", page.t("identify.no_match"));
             Ok(Identification::Refused(unprocessable(&form(page, errors))?))
         }
     }

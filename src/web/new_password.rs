@@ -1,6 +1,9 @@
 //! Setting a password, the same way in activation, recovery and the account area: the rules as
 //! the page lists them, the policy with the one list of personal words, the history, the hash.
 
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
 use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
 
@@ -8,8 +11,10 @@ use super::AppState;
 use super::changes::{audit, notice_to};
 use super::client::ClientAddr;
 use super::error::AppError;
-use super::form::FieldErrors;
+use super::form::{Csrf, FieldErrors};
+use super::journey::{At, JourneyState};
 use super::page_context::Page;
+use super::respond::render;
 use crate::domain::birth_date::BirthDate;
 use crate::domain::password_policy::{MISMATCH_CODE, PasswordContext, Violation};
 use crate::store::PersonRecord;
@@ -28,6 +33,9 @@ pub struct RuleLine {
     /// `length`, `digit`, `history`…: the rule's code without its `password.rule.` prefix.
     pub kind: &'static str,
     pub text: String,
+    /// Whether the refused password met it, for the rules the page's script checks too: the
+    /// field comes back empty, the checklist shows where the refused password stood.
+    pub met: Option<bool>,
 }
 
 pub fn rules_view(state: &AppState, page: &Page) -> RulesView {
@@ -35,10 +43,98 @@ pub fn rules_view(state: &AppState, page: &Page) -> RulesView {
     let lines = policy
         .rules()
         .iter()
-        .map(|r| RuleLine { kind: r.code.trim_start_matches("password.rule."), text: page.t_with(r.code, &r.params) })
+        .map(|r| RuleLine {
+            kind: r.code.trim_start_matches("password.rule."),
+            text: page.t_with(r.code, &r.params),
+            met: None,
+        })
         .collect();
     RulesView { lines, min: policy.min_length, max: policy.max_length, special: policy.special_characters.clone() }
 }
+
+/// The page where a new password is chosen, laid out by its journey's template: recovery's, or
+/// the account area's, which asks for the current password too.
+#[derive(Template)]
+pub enum PasswordForm {
+    #[template(path = "recover/password.html")]
+    Recovery { page: Page, csrf: String, rules: RulesView, errors: FieldErrors },
+    #[template(path = "account/password.html")]
+    Account { page: Page, csrf: String, rules: RulesView, errors: FieldErrors },
+}
+
+/// A journey with a page of its own where a new password is chosen.
+pub trait ChoosesPassword: JourneyState + Send + 'static {
+    /// The journey's page with these rules and errors.
+    fn password_form(page: Page, csrf: String, rules: RulesView, errors: FieldErrors) -> PasswordForm;
+}
+
+impl PasswordForm {
+    /// The page of journey `J`, listing the configured rules, with `errors`.
+    pub fn of<J: ChoosesPassword>(state: &AppState, page: Page, csrf: String, errors: FieldErrors) -> Self {
+        let rules = rules_view(state, &page);
+        J::password_form(page, csrf, rules, errors)
+    }
+
+    /// The page again after `refused` was refused, each rule shown as it stood.
+    pub fn after<J: ChoosesPassword>(
+        state: &AppState,
+        page: Page,
+        csrf: String,
+        errors: FieldErrors,
+        refused: &SecretString,
+    ) -> Self {
+        let rules = rules_view_after(state, &page, refused);
+        J::password_form(page, csrf, rules, errors)
+    }
+}
+
+/// The empty form, to a person at that step of journey `J`.
+pub async fn password_show<J: ChoosesPassword>(
+    State(state): State<AppState>,
+    At(_): At<J>,
+    Csrf(csrf): Csrf,
+    page: Page,
+) -> Result<Response, AppError> {
+    render(&PasswordForm::of::<J>(&state, page, csrf, FieldErrors::default()))
+}
+
+impl RulesView {
+    /// Whether the lines show a refused password's state.
+    pub fn checked(&self) -> bool {
+        self.lines.iter().any(|l| l.met.is_some())
+    }
+}
+
+/// The rules again after `refused` was refused, each checkable one met or not.
+pub fn rules_view_after(state: &AppState, page: &Page, refused: &SecretString) -> RulesView {
+    let mut view = rules_view(state, page);
+    // The rules that hold on the password alone; the others (login, history, strength) are
+    // told by the errors.
+    let broken: Vec<&str> = state
+        .config
+        .password_policy
+        .check(refused.expose_secret(), &PasswordContext { login: "", user_inputs: &[] })
+        .iter()
+        .filter_map(|v| match v {
+            Violation::TooShort { .. } | Violation::TooLong { .. } => Some("length"),
+            Violation::MissingLowercase => Some("lowercase"),
+            Violation::MissingUppercase => Some("uppercase"),
+            Violation::MissingDigit => Some("digit"),
+            Violation::MissingSpecial => Some("special"),
+            Violation::ContainsWhitespace => Some("no_whitespace"),
+            _ => None,
+        })
+        .collect();
+    for line in &mut view.lines {
+        if CHECKED_AS_TYPED.contains(&line.kind) {
+            line.met = Some(!broken.contains(&line.kind));
+        }
+    }
+    view
+}
+
+/// The rules `static/sesame.js` ticks as the person types.
+const CHECKED_AS_TYPED: [&str; 6] = ["length", "lowercase", "uppercase", "digit", "special", "no_whitespace"];
 
 /// What the strength estimator treats as guessable for this person: their names, every
 /// identifier, their birth date and year, the institution's name.

@@ -5,9 +5,14 @@ use std::sync::Arc;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 
+use time::OffsetDateTime;
+use tower_sessions::Session;
+
 use super::AppState;
 use super::assets::Assets;
 use super::i18n::Locale;
+use super::session::keys::SIGNED_IN;
+use crate::config::{Config, Helpdesk};
 
 /// The context every page is rendered with.
 #[derive(Debug, Clone)]
@@ -20,6 +25,11 @@ pub struct Page {
     /// Shown in the header, with the logo when there is one.
     pub institution: String,
     assets: Arc<Assets>,
+    config: Arc<Config>,
+    /// The request's query without `lang`, kept by the language switch (`method=uid`).
+    query: Vec<(String, String)>,
+    /// The CSRF token of the header's sign-out button, when someone is signed in.
+    signed_in: Option<String>,
 }
 
 impl Page {
@@ -60,9 +70,37 @@ impl Page {
         }
     }
 
-    /// This page in the other language.
+    /// This page, with its query, in the other language.
     pub fn switch_url(&self) -> String {
-        format!("{}?lang={}", self.url(&self.path), self.locale.other().as_str())
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        query.extend_pairs(&self.query).append_pair("lang", self.locale.other().as_str());
+        format!("{}?{}", self.url(&self.path), query.finish())
+    }
+
+    /// Whether the request's query holds `name` (`/login?signed_out`).
+    pub fn query_has(&self, name: &str) -> bool {
+        self.query.iter().any(|(k, _)| k == name)
+    }
+
+    /// The sign-out button's CSRF token, when someone is signed in.
+    pub fn signed_in(&self) -> Option<&str> {
+        self.signed_in.as_deref()
+    }
+
+    pub fn helpdesk(&self) -> &Helpdesk {
+        &self.config.helpdesk
+    }
+
+    /// A day as people read it, in the institution's time: 14/07/2026.
+    pub fn local_date(&self, at: OffsetDateTime) -> String {
+        let day = self.config.timezone.local(at).date();
+        format!("{:02}/{:02}/{}", day.day(), u8::from(day.month()), day.year())
+    }
+
+    /// A time as people read it: the institution's local hour and minute.
+    pub fn local_time(&self, at: OffsetDateTime) -> String {
+        let local = self.config.timezone.local(at);
+        format!("{:02}:{:02}", local.hour(), local.minute())
     }
 }
 
@@ -75,7 +113,19 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let locale = parts.extensions.get::<Locale>().copied().unwrap_or_default();
-        Ok(Self::new(&AppState::from_ref(state), locale, parts.uri.path()))
+        let mut page = Self::new(&AppState::from_ref(state), locale, parts.uri.path());
+        page.query = url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+            .filter(|(k, _)| k != "lang")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        if let Some(session) = parts.extensions.get::<Session>() {
+            // The menu is no reason to fail a page: a session that cannot be read shows it
+            // signed out, and the page's own handler reports the failure.
+            if session.get::<serde_json::Value>(SIGNED_IN).await.ok().flatten().is_some() {
+                page.signed_in = super::form::csrf_token(session).await.ok();
+            }
+        }
+        Ok(page)
     }
 }
 
@@ -92,6 +142,9 @@ impl Page {
             base,
             institution: state.config.institution_name.clone(),
             assets: state.assets.clone(),
+            config: state.config.clone(),
+            query: Vec::new(),
+            signed_in: None,
         }
     }
 }

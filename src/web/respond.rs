@@ -36,12 +36,18 @@ pub fn unprocessable(template: &impl Template) -> Result<Response, AppError> {
 struct TooMany {
     page: Page,
     minutes: i64,
+    /// When the lock ends, in the institution's time.
+    until: String,
 }
 
 /// 429 with `Retry-After` and a page that says when to come back.
 pub fn too_many(page: Page, locked_until: i64, now: i64) -> Result<Response, AppError> {
     let seconds = throttle::retry_after(locked_until, now);
-    let mut response = render_with(StatusCode::TOO_MANY_REQUESTS, &TooMany { page, minutes: (seconds + 59) / 60 })?;
+    let minutes = (seconds + 59) / 60;
+    // Rounded up to the minute, so that "from 10:16" is never a minute early.
+    let until =
+        time::OffsetDateTime::from_unix_timestamp(now + minutes * 60).map(|at| page.local_time(at)).unwrap_or_default();
+    let mut response = render_with(StatusCode::TOO_MANY_REQUESTS, &TooMany { page, minutes, until })?;
     response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     Ok(response)
 }

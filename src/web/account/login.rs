@@ -18,7 +18,7 @@ use crate::web::error::AppError;
 use crate::web::form::{Csrf, CsrfForm, FieldErrors};
 use crate::web::page_context::Page;
 use crate::web::respond::{render, see_other, too_many, unprocessable};
-use crate::web::routes::{ACCOUNT, HOME};
+use crate::web::routes::{ACCOUNT, LOGIN};
 
 #[derive(Template)]
 #[template(path = "account/login.html")]
@@ -104,5 +104,5 @@ pub struct TokenOnly {}
 pub async fn logout(page: Page, session: Session, _: CsrfForm<TokenOnly>) -> Result<Response, AppError> {
     // Deletes the session record itself: the old cookie opens nothing any more.
     session.flush().await?;
-    Ok(see_other(&page, HOME))
+    Ok(see_other(&page, &format!("{LOGIN}?signed_out")))
 }

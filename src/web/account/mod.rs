@@ -14,6 +14,7 @@ use tower_sessions::Session;
 use super::AppState;
 use super::error::AppError;
 use super::journey::JourneyState;
+use super::new_password::password_show;
 use super::page_context::Page;
 use super::respond::see_other;
 use super::routes::{ACCOUNT, ACCOUNT_PASSWORD, ACCOUNT_PREFERENCES, ACCOUNT_QUESTION, LOGIN, LOGOUT};
@@ -25,7 +26,7 @@ pub fn router() -> Router<AppState> {
         .route(LOGIN, get(login::show).post(login::submit))
         .route(LOGOUT, post(login::logout))
         .route(ACCOUNT, get(settings::overview))
-        .route(ACCOUNT_PASSWORD, get(settings::password_show).post(settings::password_submit))
+        .route(ACCOUNT_PASSWORD, get(password_show::<SignedIn>).post(settings::password_submit))
         .route(ACCOUNT_QUESTION, get(settings::question_show).post(settings::question_submit))
         .route(ACCOUNT_PREFERENCES, get(settings::preferences_show).post(settings::preferences_submit))
         .merge(recovery::router())

@@ -14,12 +14,14 @@ use crate::domain::throttle;
 use crate::store::{AccountRecord, PersonRecord, Preferences};
 use crate::web::AppState;
 use crate::web::changes::{audit, notice_to};
-use crate::web::choices::{asked_question, parse_answer, parse_question, parse_sms, parse_yes_no, proposed_questions};
+use crate::web::choices::{
+    QuestionForm, QuestionPage, asked_question, parse_answer, parse_question, parse_sms, parse_yes_no,
+};
 use crate::web::client::ClientAddr;
 use crate::web::error::AppError;
 use crate::web::form::{Csrf, CsrfForm, FieldErrors};
 use crate::web::journey::At;
-use crate::web::new_password::{RulesView, check_new_password, rules_view, set_password};
+use crate::web::new_password::{ChoosesPassword, PasswordForm, RulesView, check_new_password, set_password};
 use crate::web::page_context::Page;
 use crate::web::respond::{render, see_other, unprocessable};
 use crate::web::routes::ACCOUNT;
@@ -50,8 +52,7 @@ pub async fn overview(
     page: Page,
 ) -> Result<Response, AppError> {
     let flash = session.remove::<String>(FLASH).await?.map(|key| page.t(&key));
-    let activated_on =
-        account.activated_at.format(&time::macros::format_description!("[day]/[month]/[year]")).unwrap_or_default();
+    let activated_on = page.local_date(account.activated_at);
     let phone = account.phone.as_deref().and_then(|p| MobileNumber::parse(p).ok()).map(|m| m.masked());
     render(&Overview {
         question: asked_question(&page, &account),
@@ -82,22 +83,10 @@ async fn current_password_ok(
     Ok(())
 }
 
-#[derive(Template)]
-#[template(path = "account/password.html")]
-struct PasswordForm {
-    page: Page,
-    csrf: String,
-    rules: RulesView,
-    errors: FieldErrors,
-}
-
-pub async fn password_show(
-    State(state): State<AppState>,
-    At(_): At<SignedIn>,
-    Csrf(csrf): Csrf,
-    page: Page,
-) -> Result<Response, AppError> {
-    render(&PasswordForm { rules: rules_view(&state, &page), page, csrf, errors: FieldErrors::default() })
+impl ChoosesPassword for SignedIn {
+    fn password_form(page: Page, csrf: String, rules: RulesView, errors: FieldErrors) -> PasswordForm {
+        PasswordForm::Account { page, csrf, rules, errors }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -122,22 +111,11 @@ pub async fn password_submit(
         check_new_password(&state, &page, &person, &password, &fields.password_confirm, &mut errors).await?;
     }
     if !errors.is_empty() {
-        return unprocessable(&PasswordForm { rules: rules_view(&state, &page), page, csrf, errors });
+        return unprocessable(&PasswordForm::after::<SignedIn>(&state, page, csrf, errors, &password));
     }
     set_password(&state, &page, &person, client, &password, "password_changed").await?;
     flash(&session, "account.password_saved").await?;
     Ok(see_other(&page, ACCOUNT))
-}
-
-#[derive(Template)]
-#[template(path = "account/question.html")]
-struct QuestionForm {
-    page: Page,
-    csrf: String,
-    questions: Vec<(&'static str, String)>,
-    selected: String,
-    custom_question: String,
-    errors: FieldErrors,
 }
 
 pub async fn question_show(
@@ -145,14 +123,8 @@ pub async fn question_show(
     Csrf(csrf): Csrf,
     page: Page,
 ) -> Result<Response, AppError> {
-    render(&QuestionForm {
-        questions: proposed_questions(&page),
-        page,
-        csrf,
-        selected: account.question_id.clone(),
-        custom_question: account.custom_question.clone().unwrap_or_default(),
-        errors: FieldErrors::default(),
-    })
+    let (selected, custom) = (account.question_id.clone(), account.custom_question.clone().unwrap_or_default());
+    render(&QuestionForm::new(QuestionPage::Account, page, csrf, selected, custom, FieldErrors::default()))
 }
 
 #[derive(Deserialize, Default)]
@@ -177,14 +149,9 @@ pub async fn question_submit(
     let answer = parse_answer(&page, &fields.answer, &person, &mut errors);
     current_password_ok(&state, &page, &person, &account, &fields.current_password, &mut errors).await?;
     let (Some(custom), Some(answer), true) = (custom, answer, errors.is_empty()) else {
-        return unprocessable(&QuestionForm {
-            questions: proposed_questions(&page),
-            page,
-            csrf,
-            selected: question_id.to_string(),
-            custom_question: fields.custom_question,
-            errors,
-        });
+        let form =
+            QuestionForm::new(QuestionPage::Account, page, csrf, question_id.into(), fields.custom_question, errors);
+        return unprocessable(&form);
     };
     let now = OffsetDateTime::now_utc();
     let answer_hash = state.hasher.hash(&SecretString::from(answer.as_str().to_owned())).await?;

@@ -20,7 +20,7 @@ use crate::web::error::AppError;
 use crate::web::form::{Csrf, CsrfForm, FieldErrors};
 use crate::web::identify::{Progress, disabled};
 use crate::web::journey::At;
-use crate::web::new_password::{RulesView, check_new_password, history_depth, rules_view};
+use crate::web::new_password::{RulesView, check_new_password, history_depth, rules_view, rules_view_after};
 use crate::web::page_context::Page;
 use crate::web::respond::{render, see_other, unprocessable};
 
@@ -79,7 +79,7 @@ pub async fn submit(
     }
     if !errors.is_empty() {
         return unprocessable(&PasswordForm {
-            rules: rules_view(&state, &page),
+            rules: rules_view_after(&state, &page, &password),
             page,
             csrf,
             progress: Progress::of(Step::Password),
@@ -137,8 +137,13 @@ async fn create_account(
         detail: format!("rules={}", state.config.rules_version),
         ..audit("activated", person, client, now)
     };
-    let mail =
-        messages::activated(page.locale, &wizard.person, &state.config.public_url, &state.config.institution_name)?;
+    let mail = messages::activated(
+        page.locale,
+        &wizard.person,
+        &state.config.public_url,
+        &state.config.institution_name,
+        &state.config.helpdesk,
+    )?;
     let activation = state.store.activate(&account, history_depth(state), &event, &mail).await?;
     let done = Activated {
         login: person.login.clone(),

@@ -12,7 +12,7 @@ use super::{forget_wizard, person, save};
 use crate::domain::activation::{PhotoChoice, QuestionChoice, SmsChoice, Step, Wizard};
 use crate::domain::security_answer::SecurityAnswer;
 use crate::web::AppState;
-use crate::web::choices::{parse_answer, parse_question, parse_sms, parse_yes_no, proposed_questions};
+use crate::web::choices::{QuestionForm, QuestionPage, parse_answer, parse_question, parse_sms, parse_yes_no};
 use crate::web::error::AppError;
 use crate::web::form::{Csrf, CsrfForm, FieldErrors};
 use crate::web::identify::Progress;
@@ -20,39 +20,12 @@ use crate::web::journey::At;
 use crate::web::page_context::Page;
 use crate::web::respond::{render, see_other, unprocessable};
 
-#[derive(Template)]
-#[template(path = "activate/question.html")]
-pub struct QuestionForm {
-    pub page: Page,
-    pub csrf: String,
-    pub progress: Progress,
-    pub questions: Vec<(&'static str, String)>,
-    pub selected: String,
-    pub custom_question: String,
-    /// An answer is already saved for the selected question: leaving the field empty keeps it.
-    pub answer_saved: bool,
-    pub errors: FieldErrors,
-}
-
-impl QuestionForm {
-    /// With an answer already saved, the hint says that an empty field keeps it.
-    fn answer_hint_key(&self) -> &'static str {
-        if self.answer_saved { "question.answer_saved" } else { "question.answer_hint" }
-    }
-}
-
 pub async fn question_show(At(wizard): At<Wizard>, Csrf(csrf): Csrf, page: Page) -> Result<Response, AppError> {
     let chosen = wizard.question.as_ref();
-    render(&QuestionForm {
-        questions: proposed_questions(&page),
-        page,
-        csrf,
-        progress: Progress::of(Step::Question),
-        selected: chosen.map_or_else(String::new, |q| q.question_id.clone()),
-        custom_question: chosen.and_then(|q| q.custom_question.clone()).unwrap_or_default(),
-        answer_saved: chosen.is_some(),
-        errors: FieldErrors::default(),
-    })
+    let selected = chosen.map_or_else(String::new, |q| q.question_id.clone());
+    let custom = chosen.and_then(|q| q.custom_question.clone()).unwrap_or_default();
+    let journey = QuestionPage::Activation { answer_saved: chosen.is_some() };
+    render(&QuestionForm::new(journey, page, csrf, selected, custom, FieldErrors::default()))
 }
 
 #[derive(Deserialize, Default)]
@@ -95,16 +68,15 @@ pub async fn question_submit(
         }
     };
     let (Some(custom_question), Some(answer)) = (custom, answer) else {
-        return unprocessable(&QuestionForm {
-            questions: proposed_questions(&page),
+        let journey = QuestionPage::Activation { answer_saved: wizard.question.is_some() };
+        return unprocessable(&QuestionForm::new(
+            journey,
             page,
             csrf,
-            progress: Progress::of(Step::Question),
-            selected: question_id.to_string(),
-            custom_question: fields.custom_question,
-            answer_saved: wizard.question.is_some(),
+            question_id.to_string(),
+            fields.custom_question,
             errors,
-        });
+        ));
     };
     let answer_hash = match answer {
         Answer::New(answer) => state.hasher.hash(&SecretString::from(answer.as_str().to_owned())).await?,

@@ -20,7 +20,7 @@ use super::error::AppError;
 use super::form::{Csrf, CsrfForm, FieldErrors, csrf_token};
 use super::identify::{Identification, IdentifyFields, Journey, MethodQuery, choose, disabled, empty_form, identify};
 use super::journey::{At, JourneyState};
-use super::new_password::{RulesView, check_new_password, rules_view, set_password};
+use super::new_password::{ChoosesPassword, PasswordForm, RulesView, check_new_password, password_show, set_password};
 use super::page_context::Page;
 use super::respond::{render, see_other, too_many, unprocessable};
 use super::routes::{RECOVER, RECOVER_CODE, RECOVER_DONE, RECOVER_PASSWORD, RECOVER_QUESTION, RECOVER_SEND};
@@ -33,7 +33,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(RECOVER, get(start).post(submit))
         .route(RECOVER_QUESTION, get(question_show).post(question_submit))
-        .route(RECOVER_PASSWORD, get(password_show).post(password_submit))
+        .route(RECOVER_PASSWORD, get(password_show::<Recovering>).post(password_submit))
         .route(RECOVER_DONE, get(done))
         .merge(code::router())
 }
@@ -203,22 +203,10 @@ async fn question_submit(
     again(page, errors)
 }
 
-#[derive(Template)]
-#[template(path = "recover/password.html")]
-struct PasswordForm {
-    page: Page,
-    csrf: String,
-    rules: RulesView,
-    errors: FieldErrors,
-}
-
-async fn password_show(
-    State(state): State<AppState>,
-    At(_): At<Recovering>,
-    Csrf(csrf): Csrf,
-    page: Page,
-) -> Result<Response, AppError> {
-    render(&PasswordForm { rules: rules_view(&state, &page), page, csrf, errors: FieldErrors::default() })
+impl ChoosesPassword for Recovering {
+    fn password_form(page: Page, csrf: String, rules: RulesView, errors: FieldErrors) -> PasswordForm {
+        PasswordForm::Recovery { page, csrf, rules, errors }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -239,7 +227,7 @@ async fn password_submit(
     let mut errors = FieldErrors::default();
     check_new_password(&state, &page, &person, &fields.password, &fields.password_confirm, &mut errors).await?;
     if !errors.is_empty() {
-        return unprocessable(&PasswordForm { rules: rules_view(&state, &page), page, csrf, errors });
+        return unprocessable(&PasswordForm::after::<Recovering>(&state, page, csrf, errors, &fields.password));
     }
     set_password(&state, &page, &person, client, &fields.password, "password_recovered").await?;
     session.remove::<Recovery>(RECOVERY).await?;
