@@ -333,12 +333,12 @@ async fn three_wrong_codes_void_it(t: TestStore) {
     let wrong = other_than(&code);
     let (status, _, page) = type_code(&c, &s.app, &wrong).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(page.contains("Il vous reste 2 essai"), "{page}");
+    assert!(page.contains("Il vous reste 2 essais."), "{page}");
     let (status, _, page) = type_code(&c, &s.app, "12 34").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("6 chiffres"), "not a code: no try counted: {page}");
     let (_, _, page) = type_code(&c, &s.app, &wrong).await;
-    assert!(page.contains("Il vous reste 1 essai"), "{page}");
+    assert!(page.contains("Il vous reste un essai."), "{page}");
     let (status, _, page) = type_code(&c, &s.app, &wrong).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("n’est plus valable"), "{page}");

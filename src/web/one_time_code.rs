@@ -179,9 +179,10 @@ pub async fn check(
         && state.store.recovery_code_judged(person.id, &hash, verdict, &event(kind, person, client, detail)).await?;
     Ok(match (verdict, recorded) {
         (Verdict::Right, true) => None,
-        (Verdict::Wrong { tries_left }, true) => {
-            Some(page.t_with("recovery.wrong_code", &[("tries", tries_left.to_string())]))
-        }
+        (Verdict::Wrong { tries_left }, true) => Some(match tries_left {
+            1 => page.t("recovery.wrong_code_last"),
+            n => page.t_with("recovery.wrong_code", &[("tries", n.to_string())]),
+        }),
         (Verdict::Voided, true) => Some(page.t("recovery.voided")),
         (Verdict::Expired, true) => Some(page.t("recovery.expired")),
         _ => Some(page.t("recovery.no_code")),
