@@ -512,3 +512,364 @@ on_both_stores!(
     weaker_hashes_are_upgraded_at_sign_in,
     an_answer_hashed_in_the_old_form_is_migrated_on_use,
 );
+
+/// The attacks of the red-team drill (issue 20) and the help desk's trail of failures (issue 18).
+mod hardening {
+    use super::*;
+    use sesame::store::AuditQuery;
+
+    const NEW_PASSWORD: &str = "Nouveau-Ciel-Bleu-77";
+
+    async fn signed_in_client(app: &TestApp) -> Client {
+        let c = app.new_client();
+        let (s, l, _) = sign_in(&c, app, "elodie.leboeuf", GOOD_PASSWORD).await;
+        assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/account"));
+        c
+    }
+
+    /// Where `GET path` leads: 200 and no location, or a redirect and its target.
+    async fn lands(c: &Client, app: &TestApp, path: &str) -> (StatusCode, String) {
+        let res = c.get(app.url(path)).send().await.unwrap();
+        let location = res.headers().get("location").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        (res.status(), location)
+    }
+
+    async fn a_wrong_current_password_is_a_failed_sign_in_under_its_lock(t: TestStore) {
+        let app = app(&t).await;
+        activated(&app).await;
+        let c = signed_in_client(&app).await;
+        for attempt in 1..=3 {
+            let (s, _, _) = change_password(&c, &app, "Wrong-Password-1", NEW_PASSWORD).await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "attempt {attempt}");
+        }
+        let (s, _, _) = change_password(&c, &app, GOOD_PASSWORD, NEW_PASSWORD).await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "the third failure locks, even the right password");
+        let q = [
+            ("question", "first_pet"),
+            ("custom_question", ""),
+            ("answer", "Tarte Tatin"),
+            ("current_password", GOOD_PASSWORD),
+        ];
+        let (s, _, _) = post(&c, &app, "/account/question", "/account/question", &q).await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "the question form too");
+        let (s, _, _) = sign_in(&app.new_client(), &app, "elodie.leboeuf", GOOD_PASSWORD).await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "the same lock as /login");
+    }
+
+    async fn a_password_change_ends_the_other_sessions_and_a_recovery_ends_all(t: TestStore) {
+        let app = app(&t).await;
+        activated(&app).await;
+        let (a, b) = (signed_in_client(&app).await, signed_in_client(&app).await);
+        let (s, l, _) = change_password(&a, &app, GOOD_PASSWORD, NEW_PASSWORD).await;
+        assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/account"));
+        assert_eq!(lands(&a, &app, "/account").await.0, StatusCode::OK, "the session that made the change stays");
+        assert_eq!(lands(&b, &app, "/account").await, (StatusCode::SEE_OTHER, "/login".into()), "the other ends");
+
+        let r = app.new_client();
+        identify_at(&r, &app, "/recover", "staff_number", "12345", "14/07/1985").await;
+        post(&r, &app, "/recover/question", "/recover/question", &[("answer", "Crème Brûlée")]).await;
+        let recovered = "Troisieme-Ciel-Vert-88";
+        let fields = [("password", recovered), ("password_confirm", recovered)];
+        let (s, l, _) = post(&r, &app, "/recover/password", "/recover/password", &fields).await;
+        assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/recover/done"));
+        assert_eq!(lands(&a, &app, "/account").await, (StatusCode::SEE_OTHER, "/login".into()), "a recovery ends all");
+    }
+
+    async fn a_new_password_ends_the_recoveries_under_way(t: TestStore) {
+        let app = app(&t).await;
+        activated(&app).await;
+        let answered = || async {
+            let r = app.new_client();
+            identify_at(&r, &app, "/recover", "staff_number", "12345", "14/07/1985").await;
+            post(&r, &app, "/recover/question", "/recover/question", &[("answer", "Crème Brûlée")]).await;
+            assert_eq!(lands(&r, &app, "/recover/password").await.0, StatusCode::OK);
+            r
+        };
+        let (first, other) = (answered().await, answered().await);
+        let fields = [("password", NEW_PASSWORD), ("password_confirm", NEW_PASSWORD)];
+        let (s, l, _) = post(&first, &app, "/recover/password", "/recover/password", &fields).await;
+        assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/recover/done"));
+        let ended = (StatusCode::SEE_OTHER, "/recover".to_string());
+        assert_eq!(lands(&other, &app, "/recover/password").await, ended, "the other recovery is over");
+
+        let late = answered().await;
+        let c = app.new_client();
+        let (s, _, _) = sign_in(&c, &app, "elodie.leboeuf", NEW_PASSWORD).await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        let (s, _, _) = change_password(&c, &app, NEW_PASSWORD, "Troisieme-Ciel-Vert-88").await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        assert_eq!(lands(&late, &app, "/recover/password").await, ended, "a change in the account area ends it too");
+    }
+
+    async fn a_preference_change_sends_a_notice(t: TestStore) {
+        let config = test_config(&t.url);
+        let mail_dir = config.mail_dir.clone();
+        let app = app_with(&t, config).await;
+        activated(&app).await;
+        let c = signed_in_client(&app).await;
+        let fields = [("sms_consent", "no"), ("phone", ""), ("photo_consent", "yes"), ("directory_visible", "no")];
+        let (s, l, _) = post(&c, &app, "/account/preferences", "/account/preferences", &fields).await;
+        assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/account"));
+        let all = common::mail_files(&mail_dir, 2).await;
+        assert_eq!(all.len(), 2, "the activation mail, then the notice");
+        assert!(all.iter().any(|m| m.contains("Subject: Vos ") && m.contains("127.0.0.1")), "{all:?}");
+    }
+
+    async fn the_csrf_token_changes_at_sign_in_and_identification(t: TestStore) {
+        let app = app(&t).await;
+        activated(&app).await;
+        let c = app.new_client();
+        let (_, form) = get(&c, &app, "/login").await;
+        let before = csrf(&form);
+        let fields = [("csrf_token", before.as_str()), ("login", "elodie.leboeuf"), ("password", GOOD_PASSWORD)];
+        let res = c.post(app.url("/login")).form(&fields).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        let res = c.post(app.url("/logout")).form(&[("csrf_token", before.as_str())]).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "the token from before the sign-in is refused");
+        assert_eq!(lands(&c, &app, "/account").await.0, StatusCode::OK, "still signed in");
+
+        let c = app.new_client();
+        let (_, form) = get(&c, &app, "/recover?method=staff_number").await;
+        let before = csrf(&form);
+        let fields = [
+            ("csrf_token", before.as_str()),
+            ("method", "staff_number"),
+            ("identifier", "12345"),
+            ("birth_date", "14/07/1985"),
+        ];
+        let res = c.post(app.url("/recover")).form(&fields).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        let fields = [("csrf_token", before.as_str()), ("answer", "Crème Brûlée")];
+        let res = c.post(app.url("/recover/question")).form(&fields).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "the token from before the identification is refused");
+        let (s, l, _) = post(&c, &app, "/recover/question", "/recover/question", &[("answer", "Crème Brûlée")]).await;
+        assert_eq!((s, l.as_str()), (StatusCode::SEE_OTHER, "/recover/password"), "the new token works");
+    }
+
+    /// A sign-in attempt with a wrong password from `forwarded` (an `X-Forwarded-For` value).
+    async fn wrong_sign_in_from(app: &TestApp, forwarded: &str, login: &str) -> StatusCode {
+        let c = app.new_client();
+        let (_, form) = get(&c, app, "/login").await;
+        let fields =
+            [("csrf_token", csrf(&form)), ("login", login.to_string()), ("password", "Wrong-Password-1".into())];
+        let res = c.post(app.url("/login")).header("x-forwarded-for", forwarded).form(&fields).send().await.unwrap();
+        res.status()
+    }
+
+    async fn clients_behind_an_ipv4_proxy_keep_their_own_counters_on_a_dual_stack_bind(t: TestStore) {
+        let mut config = test_config(&t.url);
+        config.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+        let today = time::OffsetDateTime::now_utc().date();
+        let (lines, _) = parse_csv(PEOPLE.as_bytes(), today).unwrap();
+        import_lines(t.store.as_ref(), lines, "example.edu", Options::default()).await.unwrap();
+        // Bound to [::]: IPv4 peers arrive as ::ffff:127.0.0.1.
+        let listener = tokio::net::TcpListener::bind("[::]:0").await.expect("bind [::]");
+        let port = listener.local_addr().unwrap().port();
+        let state = sesame::AppState::new(config, t.store.clone());
+        tokio::spawn(async move { sesame::web::serve(listener, state, std::future::pending()).await.expect("serve") });
+        let app = TestApp { addr: ([127, 0, 0, 1], port).into(), client: common::browser(), store: t.store.clone() };
+        for n in 0..20 {
+            let s = wrong_sign_in_from(&app, "198.51.100.7:5678", &format!("nobody{n}")).await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "failure {n}");
+        }
+        assert_eq!(wrong_sign_in_from(&app, "198.51.100.7", "someone").await, StatusCode::TOO_MANY_REQUESTS);
+        for other in ["198.51.100.8", "[2001:db8::1]:443"] {
+            let s = wrong_sign_in_from(&app, other, "someone").await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{other} has its own counter");
+        }
+    }
+
+    async fn birth_date_guesses_add_up_over_every_identifier_of_a_person(t: TestStore) {
+        let app = app(&t).await;
+        for day in 1..=5 {
+            let born = format!("0{day}/01/1980");
+            let (s, _, _) = identify_at(&app.new_client(), &app, "/recover", "staff_number", "12345", &born).await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{born}");
+        }
+        let (s, _, _) = identify_at(&app.new_client(), &app, "/activate/identify", "uid", "100001", "06/01/1980").await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "another identifier of the same person is locked too");
+        let (s, _, _) = identify_at(&app.new_client(), &app, "/activate/identify", "uid", "999999", "06/01/1980").await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "an unknown identifier has its own counter");
+        let (s, _, _) =
+            identify_at(&app.new_client(), &app, "/activate/identify", "staff_number", "777", "01/01/1990").await;
+        assert_eq!(s, StatusCode::SEE_OTHER, "someone else is not locked");
+    }
+
+    async fn the_login_and_the_address_of_one_account_share_one_lock(t: TestStore) {
+        let app = app(&t).await;
+        activated(&app).await;
+        for name in ["elodie.leboeuf", "Elodie.LeBoeuf@example.edu", "elodie.leboeuf"] {
+            let (s, _, _) = sign_in(&app.new_client(), &app, name, "Wrong-Password-1").await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{name}");
+        }
+        for name in ["elodie.leboeuf", "elodie.leboeuf@example.edu"] {
+            let (s, _, _) = sign_in(&app.new_client(), &app, name, GOOD_PASSWORD).await;
+            assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{name}: three failures on one account lock it");
+        }
+    }
+
+    async fn failed_attempts_leave_a_trail_the_help_desk_reads(t: TestStore) {
+        let app = app(&t).await;
+        activated(&app).await;
+        identify_at(&app.new_client(), &app, "/recover", "staff_number", "12345", "02/02/1980").await;
+        identify_at(&app.new_client(), &app, "/activate/identify", "staff_number", "424242", "03/03/1983").await;
+        let r = app.new_client();
+        identify_at(&r, &app, "/recover", "staff_number", "12345", "14/07/1985").await;
+        post(&r, &app, "/recover/question", "/recover/question", &[("answer", "tiramisu")]).await;
+        sign_in(&app.new_client(), &app, "elodie.leboeuf", "Wrong-Password-1").await;
+
+        let query = AuditQuery { since: None, person_id: Some(person_id(&app).await), limit: 50 };
+        let trail = app.store.audit_trail(&query).await.unwrap();
+        for kind in ["identification_failed", "answer_wrong", "sign_in_failed"] {
+            let event = trail.iter().find(|e| e.kind == kind).unwrap_or_else(|| panic!("{kind}: {trail:?}"));
+            assert_eq!(event.client_addr.as_deref(), Some("127.0.0.1"), "{kind}");
+        }
+        let all = app.store.audit_trail(&AuditQuery { since: None, person_id: None, limit: 50 }).await.unwrap();
+        let failed_ids = all.iter().filter(|e| e.kind == "identification_failed").count();
+        assert_eq!(failed_ids, 2, "the unknown identifier's failure too, for no one");
+        for e in &all {
+            for secret in ["1980", "1983", "02/02", "Wrong-Password", "tiramisu", "424242"] {
+                assert!(!e.detail.contains(secret) && !e.actor.contains(secret), "{secret} in {e:?}");
+            }
+        }
+
+        let dir = tempfile::tempdir().unwrap();
+        let run = |args: &[&str]| {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_sesame"))
+                .args(args)
+                .current_dir(dir.path())
+                .env("DATABASE_URL", &t.url)
+                .env("RUST_LOG", "warn")
+                .output()
+                .expect("run sesame");
+            assert_eq!(out.status.code(), Some(0), "{args:?}");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let shown = run(&["account", "show", "elodie.leboeuf"]);
+        let failures = shown.split("failed attempts").nth(1).unwrap_or_else(|| panic!("{shown}"));
+        for expected in
+            ["identification_failed", "answer_wrong", "sign_in_failed", "127.0.0.1", "step=recovery:question"]
+        {
+            assert!(failures.contains(expected), "{expected}: {shown}");
+        }
+        let audit = run(&["audit"]);
+        for kind in ["identification_failed", "answer_wrong", "sign_in_failed"] {
+            assert!(audit.contains(kind), "{kind}: {audit}");
+        }
+    }
+
+    /// Rows of the session table.
+    async fn session_rows(t: &TestStore) -> i64 {
+        common::sql_count(t, "SELECT COUNT(*) FROM tower_sessions").await
+    }
+
+    async fn visitors_are_shown_every_form_without_a_session_row(t: TestStore) {
+        let app = app(&t).await;
+        let pages = [
+            "/",
+            "/login",
+            "/activate",
+            "/activate/identify?method=staff_number",
+            "/recover",
+            "/recover?method=ine",
+            "/help",
+            "/rules",
+        ];
+        let c = app.new_client();
+        for _ in 0..5 {
+            for page in pages {
+                assert_eq!(get(&app.new_client(), &app, page).await.0, StatusCode::OK, "{page}");
+                assert_eq!(get(&c, &app, page).await.0, StatusCode::OK, "{page}");
+            }
+        }
+        assert_eq!(session_rows(&t).await, 0, "nothing stored for visitors");
+
+        let (_, form) = get(&c, &app, "/login").await;
+        let token = csrf(&form);
+        let login = [("login", "elodie.leboeuf"), ("password", "Wrong-Password-1")];
+        let with = |token: &str| {
+            let mut fields = vec![("csrf_token", token.to_string())];
+            fields.extend(login.iter().map(|(k, v)| (*k, v.to_string())));
+            fields
+        };
+        let status = |res: reqwest::Response| res.status();
+        let posted = |c: &Client, fields: Vec<(&'static str, String)>| c.post(app.url("/login")).form(&fields).send();
+        let missing = login.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        assert_eq!(status(posted(&c, missing).await.unwrap()), StatusCode::FORBIDDEN, "no token");
+        assert_eq!(status(posted(&c, with(&"x".repeat(43))).await.unwrap()), StatusCode::FORBIDDEN, "a wrong token");
+        let other = app.new_client();
+        assert_eq!(status(posted(&other, with(&token)).await.unwrap()), StatusCode::FORBIDDEN, "another browser's");
+        assert_eq!(status(posted(&c, with(&token)).await.unwrap()), StatusCode::UNPROCESSABLE_ENTITY, "its own");
+        assert_eq!(session_rows(&t).await, 0, "a failed sign-in keeps nothing either");
+    }
+
+    /// The statements on people, accounts, throttle and audit (identification's among them) that
+    /// `sesame serve` logged (`log`) since `from` bytes, the clean-up of stale counters aside;
+    /// and the log's length.
+    fn sign_in_statements(log: &std::path::Path, from: usize) -> (usize, usize) {
+        let text = std::fs::read_to_string(log).unwrap();
+        let tables = ["people", "accounts", "throttle", "audit_events"];
+        let statements = text[from..]
+            .lines()
+            .filter(|l| l.contains("sqlx::query") && tables.iter().any(|t| l.contains(t)))
+            .filter(|l| !l.contains("DELETE FROM throttle WHERE window_start"))
+            .count();
+        (statements, text.len())
+    }
+
+    async fn known_and_unknown_names_cost_the_same_queries(t: TestStore) {
+        let today = time::OffsetDateTime::now_utc().date();
+        let (lines, _) = parse_csv(PEOPLE.as_bytes(), today).unwrap();
+        import_lines(t.store.as_ref(), lines, "example.edu", Options::default()).await.unwrap();
+        let elodie = t.store.find_by_login("elodie.leboeuf").await.unwrap().unwrap();
+        common::activate_in_store(t.store.as_ref(), &elodie, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA").await;
+        let dir = tempfile::tempdir().unwrap();
+        let vars = [("DATABASE_URL", t.url.as_str()), ("RUST_LOG", "warn,sqlx::query=debug")];
+        let (mut child, addr) = common::serve_binary(dir.path(), &vars);
+        let app = TestApp { addr, client: common::browser(), store: t.store.clone() };
+        let log = dir.path().join("stderr.log");
+        // The statements of one failed post of `fields` to `path`, its form at `path` too.
+        let cost = |path: &'static str, fields: Vec<(&'static str, String)>| {
+            let (app, log) = (&app, &log);
+            async move {
+                let c = app.new_client();
+                let (_, form) = get(&c, app, path).await;
+                let (_, before) = sign_in_statements(log, 0);
+                let mut all = vec![("csrf_token", csrf(&form))];
+                all.extend(fields);
+                let res = c.post(app.url(path)).form(&all).send().await.unwrap();
+                assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{all:?}");
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                sign_in_statements(log, before).0
+            }
+        };
+        let mut sign_ins = Vec::new();
+        for login in ["elodie.leboeuf", "nobody.there", "elodie.leboeuf@example.edu", "nobody@example.edu"] {
+            sign_ins.push(cost("/login", vec![("login", login.into()), ("password", "Wrong-Password-1".into())]).await);
+        }
+        let mut identifications = Vec::new();
+        for staff_number in ["12345", "424242"] {
+            let fields = [("method", "staff_number"), ("identifier", staff_number), ("birth_date", "01/02/1980")];
+            let fields = fields.iter().map(|(k, v)| (*k, v.to_string())).collect();
+            identifications.push(cost("/recover?method=staff_number", fields).await);
+        }
+        common::terminate(&mut child);
+        assert!(sign_ins[0] > 0 && identifications[0] > 0, "statements are logged");
+        assert!(sign_ins.iter().all(|c| *c == sign_ins[0]), "known and unknown names: {sign_ins:?}");
+        assert_eq!(identifications[0], identifications[1], "known and unknown identifiers");
+    }
+
+    on_both_stores!(
+        known_and_unknown_names_cost_the_same_queries,
+        visitors_are_shown_every_form_without_a_session_row,
+        a_wrong_current_password_is_a_failed_sign_in_under_its_lock,
+        a_password_change_ends_the_other_sessions_and_a_recovery_ends_all,
+        a_new_password_ends_the_recoveries_under_way,
+        a_preference_change_sends_a_notice,
+        the_csrf_token_changes_at_sign_in_and_identification,
+        clients_behind_an_ipv4_proxy_keep_their_own_counters_on_a_dual_stack_bind,
+        birth_date_guesses_add_up_over_every_identifier_of_a_person,
+        the_login_and_the_address_of_one_account_share_one_lock,
+        failed_attempts_leave_a_trail_the_help_desk_reads,
+    );
+}

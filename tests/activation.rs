@@ -190,42 +190,45 @@ async fn csrf_is_required_on_every_form(t: TestStore) {
     assert_eq!(res.status(), StatusCode::FORBIDDEN, "a token from another session is worthless");
 }
 
-fn session_cookie(res: &reqwest::Response) -> Option<String> {
+/// The `name=value` part of the cookie `name` the response sets.
+fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
+    let prefix = format!("{name}=");
     res.headers()
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("sesame_session="))
-        .map(|c| c.split(';').next().unwrap().to_string())
+        .find(|c| c.starts_with(&prefix))
+        .map(str::to_string)
+}
+
+fn session_cookie(res: &reqwest::Response) -> Option<String> {
+    set_cookie(res, "sesame_session").map(|c| c.split(';').next().unwrap().to_string())
 }
 
 async fn the_session_id_changes_on_identification(t: TestStore) {
     let app = app(&t).await;
     let res = app.client.get(app.url("/activate/identify?method=staff_number")).send().await.unwrap();
-    let before = session_cookie(&res).expect("a session cookie for the CSRF token");
-    let header = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .collect::<Vec<_>>()
-        .join(" | ");
+    assert_eq!(session_cookie(&res), None, "a visitor's form needs no session");
+    let header = set_cookie(&res, "sesame_csrf").unwrap_or_default();
     assert!(header.contains("HttpOnly") && header.contains("SameSite=Lax") && header.contains("Path=/"), "{header}");
     assert!(!header.contains("Secure"), "configured off");
-    let page = res.text().await.unwrap();
-    let form = [
-        ("csrf_token", csrf(&page)),
-        ("method", "staff_number".into()),
-        ("identifier", "12345".into()),
-        ("birth_date", "14/07/1985".into()),
-    ];
-    let res = app.client.post(app.url("/activate/identify?method=staff_number")).form(&form).send().await.unwrap();
-    let after = session_cookie(&res).expect("a new cookie on identification");
-    assert_ne!(before, after);
-    // The old id opens nothing.
-    let fixed = app.new_client();
-    let res = fixed.get(app.url("/activate/question")).header("cookie", before).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let identify_now = || async {
+        let res = app.client.get(app.url("/activate/identify?method=staff_number")).send().await.unwrap();
+        assert_eq!(session_cookie(&res), None, "showing a form changes no session");
+        let page = res.text().await.unwrap();
+        let form = [
+            ("csrf_token", csrf(&page)),
+            ("method", "staff_number".into()),
+            ("identifier", "12345".into()),
+            ("birth_date", "14/07/1985".into()),
+        ];
+        let res = app.client.post(app.url("/activate/identify?method=staff_number")).form(&form).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        session_cookie(&res).expect("a session from identification on")
+    };
+    let first = identify_now().await;
+    let second = identify_now().await;
+    assert_ne!(first, second, "a new id at each identification");
 }
 
 async fn five_failures_lock_an_identifier_whether_or_not_it_exists(t: TestStore) {
@@ -475,14 +478,21 @@ async fn the_session_cookie_is_secure_unless_configured_off(t: TestStore) {
     config.cookie_secure = true;
     let app = seeded(&t, config).await;
     let res = app.client.get(app.url("/activate/identify?method=uid")).send().await.unwrap();
-    let cookie = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap())
-        .find(|c| c.starts_with("sesame_session="))
-        .unwrap()
-        .to_string();
+    let visitor = set_cookie(&res, "__Host-sesame_csrf").expect("the visitor's CSRF cookie, for the host alone");
+    assert!(visitor.contains("Secure") && visitor.contains("HttpOnly") && visitor.contains("Path=/"), "{visitor}");
+    // Over plain HTTP the client keeps Secure cookies to itself: sent by hand.
+    let token = csrf(&res.text().await.unwrap());
+    let form =
+        [("csrf_token", token.as_str()), ("method", "uid"), ("identifier", "100001"), ("birth_date", "14/07/1985")];
+    let res = app
+        .new_client()
+        .post(app.url("/activate/identify?method=uid"))
+        .header("cookie", format!("__Host-sesame_csrf={token}"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let cookie = set_cookie(&res, "sesame_session").expect("a session from identification on");
     assert!(cookie.contains("Secure") && cookie.contains("HttpOnly"), "{cookie}");
 }
 

@@ -342,8 +342,8 @@ async fn unlock_lifts_sign_in_recovery_and_identification_locks(t: TestStore) {
     let (dir, elodie) = two_people_one_activated(&t).await;
     let staff = Identifier::parse(IdentificationMethod::StaffNumber, "12345").unwrap();
     let keys = [
-        (throttle::sign_in_key("elodie.leboeuf"), throttle::SIGN_IN),
-        (throttle::sign_in_key("elodie.leboeuf@example.edu"), throttle::SIGN_IN),
+        (throttle::sign_in_key(elodie.id), throttle::SIGN_IN),
+        (throttle::identified_person_key(elodie.id), throttle::IDENTIFIER),
         (throttle::recovery_key(elodie.id), throttle::RECOVERY_ANSWER),
         (throttle::identifier_key(&staff), throttle::IDENTIFIER),
     ];

@@ -813,11 +813,17 @@ async fn waiting_changes_merge_as_the_domain_says(t: TestStore) {
         photo_consent_at: time::OffsetDateTime::now_utc(),
         directory_visible: false,
     };
-    store.update_preferences(person.id, &prefs, &common::event(&person, "preferences_changed")).await.unwrap();
+    let notice = sesame::store::NewMail {
+        kind: "preferences_changed",
+        recipient: person.email.clone(),
+        subject: "s".into(),
+        body_text: "b".into(),
+    };
+    store.update_preferences(person.id, &prefs, &common::event(&person, "preferences_changed"), &notice).await.unwrap();
     let job = claim().await;
     assert_eq!(job.pending(), Pending::PASSWORD.then(Pending::VISIBILITY));
     assert_eq!(job.directory_visible, Some(false));
-    store.update_preferences(person.id, &prefs, &common::event(&person, "preferences_changed")).await.unwrap();
+    store.update_preferences(person.id, &prefs, &common::event(&person, "preferences_changed"), &notice).await.unwrap();
     assert_eq!(claim().await.version, job.version, "the same visibility queues nothing");
     store.reset_account(person.id, &common::event(&person, "helpdesk_reset")).await.unwrap();
     let removed = claim().await;

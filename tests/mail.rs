@@ -90,7 +90,7 @@ async fn a_hung_relay_is_given_up_after_the_smtp_timeout(t: TestStore) {
     let task = tokio::spawn(worker(t.store.clone(), &relay, pace, Duration::from_secs(1)).run(stopped));
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let failed = sqlx_count(&t, "SELECT COUNT(*) FROM mail_outbox WHERE last_error IS NOT NULL").await;
+        let failed = common::sql_count(&t, "SELECT COUNT(*) FROM mail_outbox WHERE last_error IS NOT NULL").await;
         if failed == 1 {
             break;
         }
@@ -122,16 +122,6 @@ async fn a_retried_mail_keeps_its_message_id(t: TestStore) {
     assert_eq!(ids[0], ids[1]);
 }
 
-async fn sqlx_count(t: &TestStore, sql: &str) -> i64 {
-    if t.url.starts_with("sqlite:") {
-        let pool = sqlx::SqlitePool::connect(&t.url).await.unwrap();
-        sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap()
-    } else {
-        let pool = sqlx::PgPool::connect(&t.url).await.unwrap();
-        sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap()
-    }
-}
-
 on_both_stores!(
     a_slow_relay_gets_each_mail_once_from_two_instances,
     a_hung_relay_is_given_up_after_the_smtp_timeout,
@@ -159,7 +149,7 @@ async fn sigterm_with_a_hung_relay_stops_within_the_smtp_timeout() {
     let took = signalled.elapsed();
     assert!(status.success(), "{status:?}");
     assert!(took < Duration::from_secs(6), "stopped {took:?} after SIGTERM, the SMTP time-out being 3 s");
-    let claimed = sqlx_count(&t, "SELECT COUNT(*) FROM mail_outbox WHERE attempts > 0").await;
+    let claimed = common::sql_count(&t, "SELECT COUNT(*) FROM mail_outbox WHERE attempts > 0").await;
     assert_eq!(claimed, 1, "nothing claimed after the signal");
     assert_eq!(unsent(&t).await, 3, "the hung mail is kept for the next start");
 }

@@ -156,14 +156,17 @@ async fn a_recovery_cookie_from_before_the_reset_opens_nothing(t: TestStore) {
 }
 
 /// Session rows in the database, counted behind the store's back: all of them, and those
-/// readable for more than an hour still.
-async fn session_rows(t: &TestStore) -> (i64, i64) {
+/// readable for more than `minutes` still.
+async fn session_rows_lasting(t: &TestStore, minutes: u32) -> (i64, i64) {
     let (sqlite, all) = (t.url.starts_with("sqlite:"), "SELECT COUNT(*) FROM tower_sessions");
     let lasting = if sqlite {
-        "SELECT COUNT(*) FROM tower_sessions WHERE datetime(expiry_date) > datetime('now', '+1 hour')"
+        format!(
+            "SELECT COUNT(*) FROM tower_sessions WHERE datetime(expiry_date) > datetime('now', '+{minutes} minutes')"
+        )
     } else {
-        "SELECT COUNT(*) FROM tower_sessions WHERE expiry_date > now() + interval '1 hour'"
+        format!("SELECT COUNT(*) FROM tower_sessions WHERE expiry_date > now() + interval '{minutes} minutes'")
     };
+    let lasting = lasting.as_str();
     let mut counts = [0; 2];
     for (count, sql) in counts.iter_mut().zip([all, lasting]) {
         *count = if sqlite {
@@ -177,37 +180,48 @@ async fn session_rows(t: &TestStore) -> (i64, i64) {
     (counts[0], counts[1])
 }
 
+/// All session rows, and those that are not a replaced id in its grace.
+async fn session_rows(t: &TestStore) -> (i64, i64) {
+    session_rows_lasting(t, 1).await
+}
+
 async fn identification_leaves_a_planted_cookie_with_nothing(t: TestStore) {
     let (one, two) = two_instances(&t).await;
     let mut b = Browser::new();
-    b.get(&one, "/activate/identify?method=staff_number").await;
+    // A visitor has no session: the one to plant is the attacker's own, identified.
+    identified(&mut b, &one).await;
     let planted = b.cookie.clone();
     identified(&mut b, &one).await;
     assert_ne!(b.cookie, planted, "a new id once identified");
+    let form = b.get(&one, "/activate/question").await;
+    let a = b.post(&one, "/activate/question", &form, &QUESTION).await;
+    assert_eq!(a.location, "/activate/sms");
     b.cookie = planted;
     for app in [&one, &two] {
-        let a = b.get(app, "/activate/question").await;
-        assert_eq!((a.status, a.location.as_str()), (StatusCode::SEE_OTHER, "/activate"), "no identity");
+        let a = b.get(app, "/activate/sms").await;
+        assert_eq!((a.status, a.location.as_str()), (StatusCode::SEE_OTHER, "/activate/question"), "none of it");
     }
 }
 
-async fn a_first_visit_makes_one_session_and_each_step_one_more(t: TestStore) {
+async fn a_visit_makes_no_session_and_each_step_one_more(t: TestStore) {
     let (one, _) = two_instances(&t).await;
     let mut b = Browser::new();
     let form = b.get(&one, "/activate/identify?method=staff_number").await;
-    assert_eq!(session_rows(&t).await, (1, 1), "a new session needs no new id");
+    assert_eq!(session_rows(&t).await, (0, 0), "nothing is kept for a visitor");
     let first = b.cookie.clone();
     b.get(&one, "/activate/identify?method=staff_number").await;
     assert_eq!(
         (b.cookie.as_str(), session_rows(&t).await),
-        (first.as_str(), (1, 1)),
+        (first.as_str(), (0, 0)),
         "a page that only reads writes nothing"
     );
     let fields = [("method", "staff_number"), ("identifier", "12345"), ("birth_date", "14/07/1985")];
     b.post(&one, "/activate/identify?method=staff_number", &form, &fields).await;
+    assert_eq!(session_rows(&t).await, (1, 1), "identification makes the first session");
     let form = b.get(&one, "/activate/question").await;
     b.post(&one, "/activate/question", &form, &QUESTION).await;
-    assert_eq!(session_rows(&t).await, (3, 1), "identification and the question step each retired one");
+    assert_eq!(session_rows(&t).await, (2, 1), "the question step retired one");
+    assert_eq!(session_rows_lasting(&t, 60).await.1, 0, "a wizard's session lives the wizard's time, not hours");
 }
 
 /// The store's own session writes: one-statement creation, and retirement of a replaced id.
@@ -240,6 +254,6 @@ on_both_stores!(
     signing_out_on_one_instance_ends_the_session_on_the_other,
     a_recovery_cookie_from_before_the_reset_opens_nothing,
     a_retired_session_reads_until_its_grace_ends,
-    a_first_visit_makes_one_session_and_each_step_one_more,
+    a_visit_makes_no_session_and_each_step_one_more,
     identification_leaves_a_planted_cookie_with_nothing,
 );

@@ -585,7 +585,14 @@ async fn readyz_follows_the_database_through_an_outage() {
     proxy.cut();
     let during = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(during.status(), StatusCode::SERVICE_UNAVAILABLE);
-    let page = app.client.get(app.url("/activate/identify?method=uid")).send().await.unwrap();
+    // A visitor's form needs no database; what it sends does.
+    let form = app.client.get(app.url("/activate/identify?method=uid")).send().await.unwrap();
+    assert_eq!(form.status(), StatusCode::OK);
+    let token = csrf(&form.text().await.unwrap());
+    let fields =
+        [("csrf_token", token.as_str()), ("method", "uid"), ("identifier", "100001"), ("birth_date", "14/07/1985")];
+    let send = |path: &str| app.client.post(app.url(path)).form(&fields).send();
+    let page = send("/activate/identify?method=uid").await.unwrap();
     assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE, "a page that needs the database");
     assert!(page.headers().contains_key("retry-after"));
     let body = page.text().await.unwrap();
@@ -593,7 +600,7 @@ async fn readyz_follows_the_database_through_an_outage() {
     assert!(body.contains("<h1>Service momentanément indisponible</h1>"), "a page of the site: {body}");
     assert!(body.contains("href=\"mailto:assistance@example.edu\""), "the help desk: {body}");
     assert!(body.contains("<nav") && asset_link(&body, "sesame.", ".css").starts_with("/static/sesame."), "{body}");
-    let english = app.client.get(app.url("/activate/identify?method=uid&lang=en")).send().await.unwrap();
+    let english = send("/activate/identify?method=uid&lang=en").await.unwrap();
     assert!(english.text().await.unwrap().contains("<h1>Temporarily unavailable</h1>"), "in the person's language");
     assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), StatusCode::OK);
 

@@ -12,7 +12,7 @@ use crate::domain::identifiers::{IdentificationMethod, Identifier};
 use crate::domain::person::Category;
 use crate::domain::phone::MobileNumber;
 use crate::domain::security_answer::find_proposed_question;
-use crate::domain::throttle::{identifier_key, recovery_key, sign_in_key};
+use crate::domain::throttle::{identified_person_key, identifier_key, recovery_key, sign_in_key};
 use crate::i18n::Locale;
 use crate::store::{AccountRecord, AuditEvent, AuditLine, AuditQuery, PersonRecord, Store, StoreError};
 
@@ -22,14 +22,24 @@ const RECENT_DAYS: i64 = 7;
 /// Events `sesame account show` lists.
 const SHOWN_EVENTS: i64 = 5;
 
+/// Failed attempts `sesame account show` lists ("why can't I get in?"), among the person's
+/// latest `SEARCHED_EVENTS` events.
+const SHOWN_FAILURES: usize = 10;
+const SEARCHED_EVENTS: i64 = 200;
+
+/// The audit kinds of a failed attempt to prove who one is (see `web::changes::failure_event`).
+const FAILURE_KINDS: [&str; 3] = ["identification_failed", "answer_wrong", "sign_in_failed"];
+
 #[derive(Debug, Subcommand)]
 pub enum AccountAction {
     /// Print the person, their account, their current locks and their latest audit events.
     ///
     /// The person: identifiers, birth date (DD/MM/YYYY), status. The account: when it was
     /// activated and its password last changed, the security question's text, the SMS and photo
-    /// choices (the phone masked; never a hash or an answer). Each lock with when it ends, and
-    /// the 5 latest events; times in SESAME_TIMEZONE with their offset.
+    /// choices (the phone masked; never a hash or an answer). Each lock with when it ends, the
+    /// 10 latest failed attempts (identification, security answer, sign-in: when, from which
+    /// address, at which step) and the 5 latest events; times in SESAME_TIMEZONE with their
+    /// offset.
     Show {
         #[arg(value_name = "ID", help = ID_HELP)]
         id: String,
@@ -188,9 +198,9 @@ fn identifiers(person: &PersonRecord) -> Vec<Identifier> {
 /// The throttle counters that concern one person, with what each one guards.
 fn throttle_keys(person: &PersonRecord) -> Vec<(String, String)> {
     let mut keys = vec![
-        ("sign-in".to_string(), sign_in_key(&person.login)),
-        ("sign-in".to_string(), sign_in_key(&person.email)),
+        ("sign-in".to_string(), sign_in_key(person.id)),
         ("recovery".to_string(), recovery_key(person.id)),
+        ("identification (every identifier)".to_string(), identified_person_key(person.id)),
     ];
     keys.extend(identifiers(person).iter().map(|i| (format!("identification by {}", i.method()), identifier_key(i))));
     keys
@@ -256,6 +266,12 @@ async fn show(store: &dyn Store, person: &PersonRecord, tz: &Timezone) -> Result
     out += &if locks.is_empty() { "  none\n".to_string() } else { fields(&locks) };
     out += "directory\n";
     out += &super::directory::show(store, person, tz).await?;
+    out += &format!("latest {SHOWN_FAILURES} failed attempts\n");
+    let query = AuditQuery { since: None, person_id: Some(person.id), limit: SEARCHED_EVENTS };
+    let mut failures = store.audit_trail(&query).await?;
+    failures.retain(|e| FAILURE_KINDS.contains(&e.kind.as_str()));
+    failures.truncate(SHOWN_FAILURES);
+    out += &if failures.is_empty() { "  none\n".to_string() } else { indent(&audit_table(&failures, tz)) };
     out += &format!("latest {SHOWN_EVENTS} events\n");
     let query = AuditQuery { since: None, person_id: Some(person.id), limit: SHOWN_EVENTS };
     let events = store.audit_trail(&query).await?;
@@ -415,7 +431,7 @@ mod tests {
     }
 
     #[test]
-    fn a_person_has_the_keys_of_each_identifier_and_both_sign_in_names() {
+    fn a_person_has_the_keys_of_each_identifier_and_of_the_whole_account() {
         let person = PersonRecord {
             id: 7,
             uid: "u1".into(),
@@ -436,9 +452,9 @@ mod tests {
         assert_eq!(
             keys,
             [
-                "signin:a.b",
-                "signin:a.b@example.edu",
+                "signin:7",
                 "recover:7",
+                "identify-person:7",
                 "identify:uid:u1",
                 "identify:student_number:E12",
                 "identify:ine:1234567890A"

@@ -561,7 +561,7 @@ mod tests {
         assert_eq!(questions[0].id, "mother_maiden_name");
         assert_eq!(
             translation(questions[0].key, "fr").as_deref(),
-            Some("Quel est le nom de jeune fille de votre mère ?")
+            Some("Quel est le nom de jeune fille de votre mère\u{202f}?")
         );
     }
 

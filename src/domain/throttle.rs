@@ -22,10 +22,12 @@ impl ThrottleRule {
     }
 }
 
-/// 5 failed identifications of one identifier in 15 minutes lock it for 15 minutes,
-/// whether or not it exists, so the lock says nothing about existence.
+/// Failed identifications, counted per identifier and per person: failures count for 24 hours;
+/// the 5th locks for 15 minutes and each one after doubles the wait (30 min, 1 h, 2 h…) up to
+/// 24 hours. An unknown identifier is counted the same way, so the lock says nothing about
+/// existence. Worst case for one person: 11 guesses of the birth date a day (see README).
 pub const IDENTIFIER: ThrottleRule =
-    ThrottleRule { limit: 5, window_secs: 15 * 60, lock_secs: 15 * 60, max_lock_secs: 15 * 60 };
+    ThrottleRule { limit: 5, window_secs: 24 * 3600, lock_secs: 15 * 60, max_lock_secs: 24 * 3600 };
 
 /// 20 failures from one client address in 15 minutes turn that address away for 15 minutes.
 pub const CLIENT_ADDRESS: ThrottleRule =
@@ -41,8 +43,14 @@ pub const RECOVERY_ANSWER: ThrottleRule =
 pub const SIGN_IN: ThrottleRule =
     ThrottleRule { limit: 3, window_secs: 12 * 3600, lock_secs: 30, max_lock_secs: 15 * 60 };
 
-pub fn sign_in_key(login: &str) -> String {
-    format!("signin:{}", login.trim().to_lowercase())
+/// The sign-in counter of an account, whichever of its names was typed.
+pub fn sign_in_key(person_id: i64) -> String {
+    format!("signin:{person_id}")
+}
+
+/// The sign-in counter of a name that reaches no account: its own text.
+pub fn unknown_sign_in_key(name: &str) -> String {
+    format!("signin:{}", name.trim().to_lowercase())
 }
 
 pub fn recovery_key(person_id: i64) -> String {
@@ -54,8 +62,26 @@ pub fn identifier_key(identifier: &Identifier) -> String {
     format!("identify:{}:{}", identifier.method().as_str(), identifier.as_str())
 }
 
+/// The counter that adds up every identifier of one person.
+pub fn identified_person_key(person_id: i64) -> String {
+    format!("identify-person:{person_id}")
+}
+
+/// Its twin for an identifier that designates no one, so that both cost and answer the same.
+pub fn unidentified_person_key(identifier: &Identifier) -> String {
+    format!("identify-person:{}:{}", identifier.method().as_str(), identifier.as_str())
+}
+
+/// An IPv6 client holds a whole /64 (one customer line, one host's privacy addresses):
+/// counted as one, or it would rotate through its addresses freely.
 pub fn address_key(addr: IpAddr) -> String {
-    format!("addr:{addr}")
+    match addr.to_canonical() {
+        IpAddr::V4(v4) => format!("addr:{v4}"),
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            format!("addr:{}/64", std::net::Ipv6Addr::from(prefix))
+        }
+    }
 }
 
 /// Seconds to announce in `Retry-After`: never zero, so a client does not retry at once.
@@ -74,7 +100,16 @@ mod tests {
         let student = Identifier::parse(IdentificationMethod::StudentNumber, "AB12").unwrap();
         assert_eq!(identifier_key(&staff), "identify:staff_number:AB12");
         assert_ne!(identifier_key(&staff), identifier_key(&student));
-        assert_eq!(address_key("::1".parse().unwrap()), "addr:::1");
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64_and_mapped_ipv4_as_ipv4() {
+        let key = |s: &str| address_key(s.parse().unwrap());
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), "addr:2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:ffff:ffff:ffff:ffff"), key("2001:db8:1:2::9"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:198.51.100.7"), "addr:198.51.100.7");
+        assert_eq!(key("198.51.100.7"), "addr:198.51.100.7");
     }
 
     #[test]
@@ -86,10 +121,36 @@ mod tests {
 
     #[test]
     fn fixed_rules_lock_for_their_time_from_the_limit_on() {
-        assert_eq!(IDENTIFIER.lock_for(4), None);
-        assert_eq!(IDENTIFIER.lock_for(5), Some(900));
-        assert_eq!(IDENTIFIER.lock_for(9), Some(900));
+        assert_eq!(CLIENT_ADDRESS.lock_for(19), None);
         assert_eq!(CLIENT_ADDRESS.lock_for(20), Some(900));
+        assert_eq!(CLIENT_ADDRESS.lock_for(29), Some(900));
+    }
+
+    /// The README's figure: how many birth dates one person's identifiers let through in a day.
+    #[test]
+    fn identification_waits_grow_to_eleven_guesses_a_day() {
+        let waits: Vec<Option<i64>> = (4..=12).map(|n| IDENTIFIER.lock_for(n)).collect();
+        let m = 60;
+        assert_eq!(
+            waits,
+            vec![
+                None,
+                Some(15 * m),
+                Some(30 * m),
+                Some(60 * m),
+                Some(120 * m),
+                Some(240 * m),
+                Some(480 * m),
+                Some(960 * m),
+                Some(1440 * m)
+            ]
+        );
+        let (mut guesses, mut now) = (0, 0);
+        while now < 24 * 3600 {
+            guesses += 1;
+            now += IDENTIFIER.lock_for(guesses).unwrap_or(0);
+        }
+        assert_eq!(guesses, 11);
     }
 
     #[test]

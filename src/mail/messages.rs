@@ -74,7 +74,8 @@ pub struct Notice<'a> {
     pub helpdesk: &'a Helpdesk,
 }
 
-/// `kind` is "password_changed" or "question_changed"; its texts are `mail.<kind>.*`.
+/// `kind` is "password_changed", "question_changed" or "preferences_changed"; its texts are
+/// `mail.<kind>.*`.
 pub fn notice(n: &Notice<'_>) -> Result<NewMail, askama::Error> {
     let when =
         n.at.format(&time::macros::format_description!(
@@ -174,7 +175,7 @@ mod tests {
     fn a_notice_says_what_when_and_from_where() {
         let paris = crate::config::Timezone::named("Europe/Paris").unwrap();
         let at = paris.local(time::macros::datetime!(2026-11-28 08:05 UTC));
-        for kind in ["password_changed", "question_changed"] {
+        for kind in ["password_changed", "question_changed", "preferences_changed"] {
             let n = Notice {
                 kind,
                 locale: Locale::Fr,

@@ -552,9 +552,15 @@ pub trait Store: Send + Sync + 'static {
         mail: &NewMail,
     ) -> Result<()>;
 
-    /// Saves the preferences with their audit event; a changed directory visibility is queued
-    /// for the directory in the same transaction.
-    async fn update_preferences(&self, person_id: i64, preferences: &Preferences, audit: &AuditEvent) -> Result<()>;
+    /// Saves the preferences with their audit event and notice mail; a changed directory
+    /// visibility is queued for the directory in the same transaction.
+    async fn update_preferences(
+        &self,
+        person_id: i64,
+        preferences: &Preferences,
+        audit: &AuditEvent,
+        mail: &NewMail,
+    ) -> Result<()>;
 
     /// Claims the next due mail for `lease_secs`, so that no other sender takes it.
     async fn claim_mail(&self, now: i64, lease_secs: i64) -> Result<Option<OutboxMail>>;

@@ -403,7 +403,13 @@ impl Store for Backend {
         Ok(tx.commit().await?)
     }
 
-    async fn update_preferences(&self, person_id: i64, p: &Preferences, audit: &AuditEvent) -> Result<()> {
+    async fn update_preferences(
+        &self,
+        person_id: i64,
+        p: &Preferences,
+        audit: &AuditEvent,
+        mail: &NewMail,
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         if self.directory.is_some() {
             let visible: Option<bool> =
@@ -429,6 +435,7 @@ impl Store for Backend {
         .execute(&mut *tx)
         .await?;
         insert_audit(&mut *tx, audit).await?;
+        insert_mail(&mut tx, mail, audit.at).await?;
         tx.commit().await?;
         self.wake_directory();
         Ok(())

@@ -41,3 +41,22 @@ pub fn audit(kind: &'static str, person: &PersonRecord, client: ClientAddr, at: 
         at,
     }
 }
+
+/// The audit event of a failed attempt to prove who one is (help desk: "why can't I get in?"):
+/// when, from where, at which step, and for whom when someone was found; never what was typed.
+pub fn failure_event(
+    kind: &'static str,
+    person_id: Option<i64>,
+    client: ClientAddr,
+    step: &str,
+    at: OffsetDateTime,
+) -> AuditEvent {
+    AuditEvent {
+        kind,
+        actor: "web".into(),
+        person_id,
+        client_addr: Some(client.0.to_string()),
+        detail: format!("step={step}"),
+        at,
+    }
+}

@@ -11,6 +11,8 @@ use rand::Rng;
 use rand::distributions::Alphanumeric;
 use serde::de::DeserializeOwned;
 use serde::de::value::MapDeserializer;
+use tower_cookies::Cookies;
+use tower_cookies::cookie::{Cookie, SameSite};
 use tower_sessions::Session;
 
 use super::AppState;
@@ -18,33 +20,85 @@ use super::error::AppError;
 use super::page_context::Page;
 use super::respond::render_with;
 use super::session::keys::CSRF as CSRF_KEY;
+use crate::config::Config;
 
 pub const CSRF_FIELD: &str = "csrf_token";
 
-/// The session's CSRF token, created on first use (synchronizer-token pattern: the token
-/// lives server-side in the session, so no second cookie is needed).
-pub async fn csrf_token(session: &Session) -> Result<String, AppError> {
+/// The cookie holding the CSRF token of a visitor, for whom the server keeps nothing.
+const CSRF_COOKIE: &str = "sesame_csrf";
+
+/// Its name where browsers allow the `__Host-` prefix (Secure, for the whole host): then no
+/// sibling subdomain can plant a token of its choosing in it.
+const HOST_CSRF_COOKIE: &str = "__Host-sesame_csrf";
+
+fn csrf_cookie_name(config: &Config) -> &'static str {
+    if config.cookie_secure && config.base_path().is_empty() { HOST_CSRF_COOKIE } else { CSRF_COOKIE }
+}
+
+/// Characters of a token.
+const TOKEN_CHARS: usize = 43;
+
+/// A new CSRF token from the thread's CSPRNG.
+pub fn new_token() -> String {
+    rand::thread_rng().sample_iter(&Alphanumeric).take(TOKEN_CHARS).map(char::from).collect()
+}
+
+/// The CSRF token of this browser's forms. A session that holds something worth keeping holds
+/// its token (synchronizer pattern; a new one with each new id at identification and sign-in,
+/// see `session::new_id`). Before that, the token is the visitor's cookie's (double-submit), so
+/// that showing a form to anyone stores nothing server-side.
+async fn csrf_token(session: &Session, cookies: &Cookies, config: &Config) -> Result<String, AppError> {
     if let Some(token) = session.get::<String>(CSRF_KEY).await? {
+        // The visitor's token is no use any more: after the session ends, the next form gets a new one.
+        if let Some(visitor) = cookies.get(csrf_cookie_name(config)) {
+            cookies.remove(visitor_cookie(visitor.value().to_string(), config));
+        }
         return Ok(token);
     }
-    let token: String = rand::thread_rng().sample_iter(&Alphanumeric).take(43).map(char::from).collect();
-    session.insert(CSRF_KEY, &token).await?;
-    // Saved now rather than after the handler, so that a database outage shows as our 503 page
-    // (the session layer would otherwise answer a bare 500 when its own save fails).
-    session.save().await?;
+    if let Some(token) = visitor_token(cookies, config) {
+        return Ok(token);
+    }
+    let token = new_token();
+    cookies.add(visitor_cookie(token.clone(), config));
     Ok(token)
 }
 
-/// The session's CSRF token, for a page that shows a form. Put it after the extractor of the
-/// journey's state, so that a page that redirects starts no session.
+/// The token of the visitor's cookie, when it is one of ours.
+fn visitor_token(cookies: &Cookies, config: &Config) -> Option<String> {
+    let token = cookies.get(csrf_cookie_name(config))?.value().to_string();
+    (token.len() == TOKEN_CHARS && token.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(token)
+}
+
+/// Like the session cookie: only for this site's path, never read by scripts; it ends with the browser.
+fn visitor_cookie(token: String, config: &Config) -> Cookie<'static> {
+    Cookie::build((csrf_cookie_name(config), token))
+        .path(super::session::cookie_path(config))
+        .same_site(SameSite::Lax)
+        .http_only(true)
+        .secure(config.cookie_secure)
+        .build()
+}
+
+/// The browser's cookies, as the session layer reads and writes them.
+fn cookies(parts: &Parts) -> Result<Cookies, AppError> {
+    parts.extensions.get::<Cookies>().cloned().ok_or_else(|| anyhow::anyhow!("the cookie layer is missing").into())
+}
+
+/// The CSRF token of this browser's forms, for a page that shows a form.
 pub struct Csrf(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for Csrf {
+impl<S> FromRequestParts<S> for Csrf
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let session = Session::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
-        csrf_token(&session).await.map(Csrf).map_err(IntoResponse::into_response)
+        let config = AppState::from_ref(state).config;
+        let cookies = cookies(parts).map_err(IntoResponse::into_response)?;
+        csrf_token(&session, &cookies, &config).await.map(Csrf).map_err(IntoResponse::into_response)
     }
 }
 
@@ -91,7 +145,12 @@ where
         let bytes = Bytes::from_request(Request::new(body), state).await.map_err(IntoResponse::into_response)?;
         let fields = decode(&bytes).map_err(|refusal| refused_form(page.clone(), refusal))?;
         let submitted = fields.iter().find(|(name, _)| name == CSRF_FIELD).map(|(_, value)| value.as_str());
-        let expected = session.get::<String>(CSRF_KEY).await.map_err(|e| AppError::from(e).into_response())?;
+        let expected = match session.get::<String>(CSRF_KEY).await.map_err(|e| AppError::from(e).into_response())? {
+            Some(token) => Some(token),
+            None => {
+                visitor_token(&cookies(&parts).map_err(IntoResponse::into_response)?, &AppState::from_ref(state).config)
+            }
+        };
         let csrf = match (submitted, expected) {
             (Some(s), Some(e)) if same_token(s, &e) => e,
             _ => return Err(forbidden(page)),

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::AppState;
+use super::changes::failure_event;
 use super::client::ClientAddr;
 use super::error::AppError;
 use super::form::FieldErrors;
@@ -40,6 +41,14 @@ impl Journey {
         match self {
             Self::Activation => ACTIVATE_IDENTIFY,
             Self::Recovery => RECOVER,
+        }
+    }
+
+    /// How the audit trail names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Activation => "activation",
+            Self::Recovery => "recovery",
         }
     }
 
@@ -233,19 +242,37 @@ pub async fn identify(
     if let Some(until) = lookup.locked_until {
         return Ok(Identification::Refused(too_many(page, until, now_s)?));
     }
+    // Every identifier of one person adds up to one more counter; an unknown identifier has a
+    // twin of its own, so that both cost the same queries and give the same answers.
+    let person_key = match &lookup.person {
+        Some(person) => throttle::identified_person_key(person.id),
+        None => throttle::unidentified_person_key(&identifier),
+    };
+    if let Some(until) = state.store.throttle_locked_until(&person_key, now_s).await? {
+        return Ok(Identification::Refused(too_many(page, until, now_s)?));
+    }
     match lookup.person {
         Some(person) if person.birth_date == birth_date.date() => {
             if lookup.failures_counted {
                 state.store.throttle_clear(&key).await?;
             }
+            state.store.throttle_clear(&person_key).await?;
             Ok(Identification::Person { person, identifier, has_account: lookup.has_account })
         }
         other => {
             tracing::info!(method = method.as_str(), known = other.is_some(), "identification failed");
             metrics::counter!("sesame_identification_failures_total").increment(1);
-            for (k, rule) in [(&key, &throttle::IDENTIFIER), (&addr_key, &throttle::CLIENT_ADDRESS)] {
+            let counters = [
+                (&key, &throttle::IDENTIFIER),
+                (&person_key, &throttle::IDENTIFIER),
+                (&addr_key, &throttle::CLIENT_ADDRESS),
+            ];
+            for (k, rule) in counters {
                 count_failure(state, k, now_s, rule).await?;
             }
+            let step = format!("{}:identify:{}", journey.name(), method.as_str());
+            let person_id = other.map(|p| p.id);
+            state.store.audit(&failure_event("identification_failed", person_id, client, &step, now)).await?;
             let mut errors = FieldErrors::default();
             // Either field may be wrong, and which one is not told.
             errors.add("identification", page.t("identify.no_match"));

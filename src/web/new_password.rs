@@ -197,7 +197,8 @@ pub fn history_depth(state: &AppState) -> usize {
 }
 
 /// Sets a new password of an existing account, after every check, with its audit event
-/// (`kind`) and notice mail.
+/// (`kind`) and notice mail; returns the time of the change, which ends the sessions signed
+/// in before it.
 pub async fn set_password(
     state: &AppState,
     page: &Page,
@@ -205,7 +206,7 @@ pub async fn set_password(
     client: ClientAddr,
     password: &SecretString,
     kind: &'static str,
-) -> Result<(), AppError> {
+) -> Result<OffsetDateTime, AppError> {
     let now = OffsetDateTime::now_utc();
     let hash = state.hasher.hash(password).await?;
     let mail = notice_to(state, page, person, "password_changed", client, now)?;
@@ -214,5 +215,5 @@ pub async fn set_password(
     let depth = history_depth(state);
     state.store.change_password(person.id, &hash, nt_sealed.as_deref(), depth, &event, Some(&mail)).await?;
     state.outbox.notify_one();
-    Ok(())
+    Ok(now)
 }

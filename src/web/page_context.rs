@@ -11,7 +11,7 @@ use tower_sessions::Session;
 use super::AppState;
 use super::assets::Assets;
 use super::i18n::Locale;
-use super::session::keys::SIGNED_IN;
+use super::session::keys::{CSRF, SIGNED_IN};
 use crate::config::{Config, Helpdesk};
 
 /// The context every page is rendered with.
@@ -122,7 +122,8 @@ where
             // The menu is no reason to fail a page: a session that cannot be read shows it
             // signed out, and the page's own handler reports the failure.
             if session.get::<serde_json::Value>(SIGNED_IN).await.ok().flatten().is_some() {
-                page.signed_in = super::form::csrf_token(session).await.ok();
+                // A signed-in session holds its token since sign-in renewed it.
+                page.signed_in = session.get::<String>(CSRF).await.ok().flatten();
             }
         }
         Ok(page)

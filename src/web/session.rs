@@ -53,9 +53,6 @@ const AUTHORITATIVE: [&str; 2] = [keys::SIGNED_IN, keys::RECOVERY];
 /// How long a replaced id still reads (from the database or any instance's cache).
 const GRACE: Duration = Duration::from_secs(30);
 
-/// A save that moves only the expiry, by less than this, is not written again.
-const RESAVE: time::Duration = time::Duration::minutes(1);
-
 /// Sessions an instance keeps in memory: a few megabytes.
 const CACHED: u64 = 10_000;
 
@@ -110,13 +107,6 @@ impl SessionStore for SharedSessions {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        // The session layer saves again what a handler already saved (`form::csrf_token`),
-        // with an expiry later by the time the handler took.
-        let resaved =
-            |cached: &Record| cached.data == record.data && (record.expiry_date - cached.expiry_date).abs() < RESAVE;
-        if self.cache.get(&record.id).is_some_and(|cached| resaved(&cached)) {
-            return Ok(());
-        }
         self.rows.save(record).await?;
         self.remember(record);
         Ok(())
@@ -185,15 +175,23 @@ pub async fn renew_changed(session: Session, request: Request, next: Next) -> Re
         && !held
         && !authoritative(&session).await?
     {
-        new_id(&session).await?;
+        cycle(&session).await?;
     }
     Ok(response)
 }
 
-/// A new id for this session (the one way ids change), against fixation: whoever planted the
-/// old one is left with what it held. Unless that was a sign-in or a recovery, the old id is retired like a renewal's
-/// (its row retired in the statement that writes the new one) instead of deleted apart.
+/// A new id and a new CSRF token for a session that now proves who someone is (identification,
+/// sign-in), against fixation: whoever planted the old id, or read a form of it, is left with
+/// what it held.
 pub async fn new_id(session: &Session) -> Result<(), AppError> {
+    session.insert(keys::CSRF, super::form::new_token()).await?;
+    cycle(session).await
+}
+
+/// A new id for this session (the one way ids change). Unless it held a sign-in or a recovery,
+/// the old id is retired like a renewal's (its row retired in the statement that writes the new
+/// one) instead of deleted apart.
+async fn cycle(session: &Session) -> Result<(), AppError> {
     Ok(if authoritative(session).await? {
         session.cycle_id().await
     } else {
@@ -210,20 +208,27 @@ async fn authoritative(session: &Session) -> Result<bool, AppError> {
     Ok(false)
 }
 
-/// How long a quiet session lives on the server; the wizard has its own, shorter, idle limit
-/// so that it can say it expired instead of silently starting over.
-const SESSION_IDLE: time::Duration = time::Duration::hours(8);
+/// How long a quiet session outlives the idle limits of the wizards and of a sign-in, so that a
+/// wizard can still say it expired instead of silently starting over.
+const AFTER_IDLE: time::Duration = time::Duration::minutes(5);
 
+/// Sessions hold an identifier, a birth date and names: they live on the server no longer than
+/// a wizard or a sign-in may stay idle.
 pub fn layer(config: &Config, sessions: Arc<dyn SessionRows>) -> SessionManagerLayer<SharedSessions> {
-    let path = match config.base_path() {
-        "" => "/".to_string(),
-        p => p.to_string(),
-    };
+    let path = cookie_path(config);
     SessionManagerLayer::new(SharedSessions::new(sessions))
         .with_name("sesame_session")
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(config.cookie_secure)
         .with_path(path)
-        .with_expiry(Expiry::OnInactivity(SESSION_IDLE))
+        .with_expiry(Expiry::OnInactivity(config.wizard_timeout.max(config.session_idle) + AFTER_IDLE))
+}
+
+/// The path of our cookies: the site's prefix, or the whole host.
+pub fn cookie_path(config: &Config) -> String {
+    match config.base_path() {
+        "" => "/".to_string(),
+        p => p.to_string(),
+    }
 }

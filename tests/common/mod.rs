@@ -405,3 +405,14 @@ pub fn event(person: &store::PersonRecord, kind: &'static str) -> store::AuditEv
 pub async fn same_database(t: &TestStore) -> Arc<dyn Store> {
     store::connect(&t.url).await.expect("open the same database")
 }
+
+/// A count (`SELECT COUNT(*) …`) read behind the store's back, on either kind of database.
+pub async fn sql_count(t: &TestStore, sql: &str) -> i64 {
+    if t.url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(&t.url).await.unwrap();
+        sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap()
+    } else {
+        let pool = sqlx::PgPool::connect(&t.url).await.unwrap();
+        sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap()
+    }
+}

@@ -38,6 +38,9 @@ struct SignInTimes {
     person_id: i64,
     since: OffsetDateTime,
     last_seen: OffsetDateTime,
+    /// When this session changed the password: a change made elsewhere ends the session.
+    #[serde(default)]
+    changed_password: Option<OffsetDateTime>,
 }
 
 /// The signed-in person with their account; rejected with a 303 to the sign-in page when no one
@@ -68,8 +71,11 @@ async fn signed_in(session: &Session, state: &AppState) -> Result<Option<SignedI
     } else {
         (None, None)
     };
+    // A password changed elsewhere (the account area of another session, or a recovery) since
+    // this session proved it ends the session.
+    let proved = times.changed_password.unwrap_or(times.since);
     match (person, account) {
-        (Some(person), Some(account)) if person.is_active() => {
+        (Some(person), Some(account)) if person.is_active() && proved >= account.password_changed_at => {
             times.last_seen = now;
             session.insert(SIGNED_IN, &times).await?;
             Ok(Some(SignedIn { person, account }))
@@ -85,5 +91,14 @@ async fn signed_in(session: &Session, state: &AppState) -> Result<Option<SignedI
 async fn sign_in(session: &Session, person_id: i64) -> Result<(), AppError> {
     super::session::new_id(session).await?;
     let now = OffsetDateTime::now_utc();
-    Ok(session.insert(SIGNED_IN, SignInTimes { person_id, since: now, last_seen: now }).await?)
+    Ok(session.insert(SIGNED_IN, SignInTimes { person_id, since: now, last_seen: now, changed_password: None }).await?)
+}
+
+/// This session changed the password at `at`: it stays signed in, the person's others end.
+async fn changed_password_here(session: &Session, at: OffsetDateTime) -> Result<(), AppError> {
+    if let Some(mut times) = session.get::<SignInTimes>(SIGNED_IN).await? {
+        times.changed_password = Some(at);
+        session.insert(SIGNED_IN, &times).await?;
+    }
+    Ok(())
 }

@@ -8,9 +8,9 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
-use super::SignedIn;
+use super::login::Attempt;
+use super::{SignedIn, changed_password_here};
 use crate::domain::phone::MobileNumber;
-use crate::domain::throttle;
 use crate::store::{AccountRecord, PersonRecord, Preferences};
 use crate::web::AppState;
 use crate::web::changes::{audit, notice_to};
@@ -23,7 +23,7 @@ use crate::web::form::{Csrf, CsrfForm, FieldErrors};
 use crate::web::journey::At;
 use crate::web::new_password::{ChoosesPassword, PasswordForm, RulesView, check_new_password, set_password};
 use crate::web::page_context::Page;
-use crate::web::respond::{render, see_other, unprocessable};
+use crate::web::respond::{render, see_other, too_many, unprocessable};
 use crate::web::routes::ACCOUNT;
 use crate::web::session::keys::FLASH;
 
@@ -66,21 +66,26 @@ pub async fn overview(
     })
 }
 
-/// Checks the current password, counting a wrong one as a failed sign-in.
+/// Checks the current password as a sign-in attempt: under the sign-in lock the form is refused
+/// (429) whatever was typed, and a wrong one counts as a failed sign-in.
 async fn current_password_ok(
     state: &AppState,
     page: &Page,
     person: &PersonRecord,
     account: &AccountRecord,
+    client: ClientAddr,
     current: &SecretString,
     errors: &mut FieldErrors,
-) -> Result<(), AppError> {
+) -> Result<Option<Response>, AppError> {
+    let attempt = Attempt::new(Some(person.id), None, client);
+    if let Some(until) = attempt.locked_until(state).await? {
+        return too_many(page.clone(), until, attempt.now).map(Some);
+    }
     if !state.hasher.matches(current, &account.password_hash).await? {
-        let now = OffsetDateTime::now_utc().unix_timestamp();
-        state.store.throttle_failure(&throttle::sign_in_key(&person.login), now, &throttle::SIGN_IN).await?;
+        attempt.failed(state, "current_password").await?;
         errors.add("current_password", page.t("account.wrong_current_password"));
     }
-    Ok(())
+    Ok(None)
 }
 
 impl ChoosesPassword for SignedIn {
@@ -105,7 +110,10 @@ pub async fn password_submit(
     CsrfForm { fields, csrf, journey: At(SignedIn { person, account }) }: CsrfForm<PasswordFields, At<SignedIn>>,
 ) -> Result<Response, AppError> {
     let mut errors = FieldErrors::default();
-    current_password_ok(&state, &page, &person, &account, &fields.current_password, &mut errors).await?;
+    let current = &fields.current_password;
+    if let Some(refused) = current_password_ok(&state, &page, &person, &account, client, current, &mut errors).await? {
+        return Ok(refused);
+    }
     let password = fields.password;
     if errors.is_empty() {
         check_new_password(&state, &page, &person, &password, &fields.password_confirm, &mut errors).await?;
@@ -113,7 +121,8 @@ pub async fn password_submit(
     if !errors.is_empty() {
         return unprocessable(&PasswordForm::after::<SignedIn>(&state, page, csrf, errors, &password));
     }
-    set_password(&state, &page, &person, client, &password, "password_changed").await?;
+    let at = set_password(&state, &page, &person, client, &password, "password_changed").await?;
+    changed_password_here(&session, at).await?;
     flash(&session, "account.password_saved").await?;
     Ok(see_other(&page, ACCOUNT))
 }
@@ -147,7 +156,10 @@ pub async fn question_submit(
     let question_id = fields.question.trim();
     let custom = parse_question(&page, question_id, &fields.custom_question, &mut errors);
     let answer = parse_answer(&page, &fields.answer, &person, &mut errors);
-    current_password_ok(&state, &page, &person, &account, &fields.current_password, &mut errors).await?;
+    let current = &fields.current_password;
+    if let Some(refused) = current_password_ok(&state, &page, &person, &account, client, current, &mut errors).await? {
+        return Ok(refused);
+    }
     let (Some(custom), Some(answer), true) = (custom, answer, errors.is_empty()) else {
         let form =
             QuestionForm::new(QuestionPage::Account, page, csrf, question_id.into(), fields.custom_question, errors);
@@ -235,10 +247,10 @@ pub async fn preferences_submit(
         photo_consent,
         directory_visible,
     };
-    state
-        .store
-        .update_preferences(person.id, &preferences, &audit("preferences_changed", &person, client, now))
-        .await?;
+    let mail = notice_to(&state, &page, &person, "preferences_changed", client, now)?;
+    let event = audit("preferences_changed", &person, client, now);
+    state.store.update_preferences(person.id, &preferences, &event, &mail).await?;
+    state.outbox.notify_one();
     flash(&session, "account.preferences_saved").await?;
     Ok(see_other(&page, ACCOUNT))
 }

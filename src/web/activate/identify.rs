@@ -12,7 +12,7 @@ use crate::store::AuditEvent;
 use crate::web::AppState;
 use crate::web::client::ClientAddr;
 use crate::web::error::AppError;
-use crate::web::form::{CsrfForm, csrf_token};
+use crate::web::form::{Csrf, CsrfForm};
 use crate::web::identify::{Identification, IdentifyFields, Journey, MethodQuery, disabled, empty_form, identify};
 use crate::web::page_context::Page;
 use crate::web::respond::{render, see_other};
@@ -21,9 +21,9 @@ pub async fn choose(page: Page) -> Result<Response, AppError> {
     crate::web::identify::choose(page, Journey::Activation)
 }
 
-pub async fn show(page: Page, Query(query): Query<MethodQuery>, session: Session) -> Result<Response, AppError> {
+pub async fn show(page: Page, Query(query): Query<MethodQuery>, Csrf(csrf): Csrf) -> Result<Response, AppError> {
     match query.method() {
-        Some(method) => empty_form(page, csrf_token(&session).await?, Journey::Activation, method),
+        Some(method) => empty_form(page, csrf, Journey::Activation, method),
         None => Ok(see_other(&page, Journey::Activation.start())),
     }
 }

@@ -14,10 +14,11 @@ use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use super::AppState;
+use super::changes::failure_event;
 use super::choices::asked_question;
 use super::client::ClientAddr;
 use super::error::AppError;
-use super::form::{Csrf, CsrfForm, FieldErrors, csrf_token};
+use super::form::{Csrf, CsrfForm, FieldErrors};
 use super::identify::{Identification, IdentifyFields, Journey, MethodQuery, choose, disabled, empty_form, identify};
 use super::journey::{At, JourneyState};
 use super::new_password::{ChoosesPassword, PasswordForm, RulesView, check_new_password, password_show, set_password};
@@ -44,11 +45,14 @@ struct Recovery {
     person_id: i64,
     answered: bool,
     last_seen: OffsetDateTime,
+    /// When it began: a password set since (by another recovery, or in the account area) ends it.
+    #[serde(default)]
+    since: Option<OffsetDateTime>,
 }
 
-async fn start(page: Page, Query(query): Query<MethodQuery>, session: Session) -> Result<Response, AppError> {
+async fn start(page: Page, Query(query): Query<MethodQuery>, Csrf(csrf): Csrf) -> Result<Response, AppError> {
     match query.method() {
-        Some(method) => empty_form(page, csrf_token(&session).await?, Journey::Recovery, method),
+        Some(method) => empty_form(page, csrf, Journey::Recovery, method),
         None => choose(page, Journey::Recovery),
     }
 }
@@ -78,7 +82,8 @@ async fn submit(
         return render(&NotActivated { page });
     }
     super::session::new_id(&session).await?;
-    let recovery = Recovery { person_id: person.id, answered: false, last_seen: OffsetDateTime::now_utc() };
+    let now = OffsetDateTime::now_utc();
+    let recovery = Recovery { person_id: person.id, answered: false, last_seen: now, since: Some(now) };
     session.insert(RECOVERY, &recovery).await?;
     Ok(see_other(&page, RECOVER_QUESTION))
 }
@@ -124,7 +129,8 @@ async fn enter(
     }
     let person = state.store.person(recovery.person_id).await?.filter(PersonRecord::is_active);
     let account = state.store.account(recovery.person_id).await?;
-    let (Some(person), Some(account)) = (person, account) else {
+    let outdated = |account: &AccountRecord| recovery.since.is_some_and(|since| since < account.password_changed_at);
+    let (Some(person), Some(account)) = (person, account.filter(|a| !outdated(a))) else {
         session.remove::<Recovery>(RECOVERY).await?;
         return Ok(Err(RECOVER));
     };
@@ -168,6 +174,7 @@ struct AnswerFields {
 async fn question_submit(
     State(state): State<AppState>,
     session: Session,
+    client: ClientAddr,
     page: Page,
     CsrfForm { fields, csrf, journey }: CsrfForm<AnswerFields, At<Recovering>>,
 ) -> Result<Response, AppError> {
@@ -195,6 +202,8 @@ async fn question_submit(
         return Ok(see_other(&page, RECOVER_PASSWORD));
     }
     tracing::info!(person_id = person.id, "recovery: wrong answer");
+    let at = OffsetDateTime::now_utc();
+    state.store.audit(&failure_event("answer_wrong", Some(person.id), client, "recovery:question", at)).await?;
     if let Some(until) = state.store.throttle_failure(&key, now, &throttle::RECOVERY_ANSWER).await? {
         return too_many(page, until, now);
     }
