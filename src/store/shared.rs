@@ -521,22 +521,11 @@ impl Store for Backend {
     }
 
     async fn mail_sent(&self, id: i64, at: OffsetDateTime) -> Result<()> {
-        sqlx::query("UPDATE mail_outbox SET sent_at = $2, last_error = NULL WHERE id = $1")
-            .bind(id)
-            .bind(at)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        outbox_sent(&self.pool, "mail_outbox", id, at).await
     }
 
     async fn mail_failed(&self, id: i64, error: &str, retry_at: i64) -> Result<()> {
-        sqlx::query("UPDATE mail_outbox SET last_error = $2, next_attempt_at = $3 WHERE id = $1")
-            .bind(id)
-            .bind(error)
-            .bind(retry_at)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        outbox_failed(&self.pool, "mail_outbox", id, error, retry_at).await
     }
 
     async fn mail_backlog(&self) -> Result<i64> {
@@ -794,22 +783,11 @@ impl Store for Backend {
     }
 
     async fn sms_sent(&self, id: i64, at: OffsetDateTime) -> Result<()> {
-        sqlx::query("UPDATE sms_outbox SET sent_at = $2, last_error = NULL WHERE id = $1")
-            .bind(id)
-            .bind(at)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        outbox_sent(&self.pool, "sms_outbox", id, at).await
     }
 
     async fn sms_failed(&self, id: i64, error: &str, retry_at: i64) -> Result<()> {
-        sqlx::query("UPDATE sms_outbox SET last_error = $2, next_attempt_at = $3 WHERE id = $1")
-            .bind(id)
-            .bind(error)
-            .bind(retry_at)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        outbox_failed(&self.pool, "sms_outbox", id, error, retry_at).await
     }
 
     async fn set_personal_email(&self, person_id: i64, address: &str, audit: &AuditEvent) -> Result<()> {
@@ -823,6 +801,27 @@ impl Store for Backend {
         insert_audit(&mut *tx, audit).await?;
         Ok(tx.commit().await?)
     }
+}
+
+/// An outbox item (`table`: mail_outbox or sms_outbox, never user input) was delivered.
+async fn outbox_sent(pool: &Pool<Db>, table: &'static str, id: i64, at: OffsetDateTime) -> Result<()> {
+    sqlx::query(&format!("UPDATE {table} SET sent_at = $2, last_error = NULL WHERE id = $1"))
+        .bind(id)
+        .bind(at)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// An outbox item failed: kept with its error, due again at `retry_at`.
+async fn outbox_failed(pool: &Pool<Db>, table: &'static str, id: i64, error: &str, retry_at: i64) -> Result<()> {
+    sqlx::query(&format!("UPDATE {table} SET last_error = $2, next_attempt_at = $3 WHERE id = $1"))
+        .bind(id)
+        .bind(error)
+        .bind(retry_at)
+        .execute(pool)
+        .await?;
+    Ok(())
 }
 
 /// h22: a person's current one-time code and sends, with the given executor.
