@@ -19,7 +19,7 @@ use crate::outbox::Pace;
 use crate::sealing::SealingKey;
 
 /// The keys read from `SESAME_*` variables; other `SESAME_` variables belong to someone else.
-const KEYS: [&str; 36] = [
+const KEYS: [&str; 41] = [
     "bind",
     "public_url",
     "hsts_max_age_seconds",
@@ -56,6 +56,12 @@ const KEYS: [&str; 36] = [
     "helpdesk_phone",
     "helpdesk_hours",
     "helpdesk_url",
+    // h22: recovery by a one-time code
+    "recovery_code_minutes",
+    "sms_url",
+    "sms_user",
+    "sms_password",
+    "sms_dir",
 ];
 
 /// Keys as written in the TOML file; each maps to `SESAME_<KEY>` except `database_url`.
@@ -100,6 +106,12 @@ struct RawConfig {
     helpdesk_phone: String,
     helpdesk_hours: String,
     helpdesk_url: String,
+    // h22: recovery by a one-time code
+    recovery_code_minutes: u32,
+    sms_url: String,
+    sms_user: String,
+    sms_password: String,
+    sms_dir: String,
 }
 
 impl Default for RawConfig {
@@ -144,6 +156,12 @@ impl Default for RawConfig {
             helpdesk_phone: String::new(),
             helpdesk_hours: String::new(),
             helpdesk_url: String::new(),
+            // h22: recovery by a one-time code
+            recovery_code_minutes: crate::domain::recovery_code::DEFAULT_MINUTES,
+            sms_url: String::new(),
+            sms_user: String::new(),
+            sms_password: String::new(),
+            sms_dir: "./sms".into(),
         }
     }
 }
@@ -209,6 +227,13 @@ pub struct Config {
     pub sealing_key: Option<SealingKey>,
     /// The files secrets were read from, for `config check`.
     pub secret_files: SecretFiles,
+    // h22: recovery by a one-time code
+    /// How long a one-time recovery code is valid; tests shorten it below a minute.
+    pub recovery_code_validity: time::Duration,
+    /// Where SMS go: the gateway, or files.
+    pub sms: crate::sms::Settings,
+    /// How the SMS worker paces retries; not configurable, tests shorten it.
+    pub sms_pace: Pace,
     /// Whom pages and mails send a person to when they need a human.
     pub helpdesk: Helpdesk,
 }
@@ -537,6 +562,12 @@ impl Config {
             ("helpdesk_phone", self.helpdesk.phone.clone().unwrap_or_default()),
             ("helpdesk_hours", self.helpdesk.hours.clone().unwrap_or_default()),
             ("helpdesk_url", self.helpdesk.url.as_ref().map_or_else(String::new, ToString::to_string)),
+            // h22: recovery by a one-time code
+            ("recovery_code_minutes", self.recovery_code_validity.whole_minutes().to_string()),
+            ("sms_url", self.sms.url.as_ref().map_or_else(String::new, |u| redact_url(u.as_str()))),
+            ("sms_user", self.sms.user.clone()),
+            ("sms_password", hidden(!self.sms.password.expose_secret().is_empty())),
+            ("sms_dir", self.sms.dir.display().to_string()),
         ]);
         settings
     }
@@ -662,6 +693,12 @@ impl Config {
         if raw.ldap_nt_hash && sealing_key.is_none() {
             return Err(invalid("ldap_nt_hash", "needs SESAME_SECRET_KEY, which seals NT hashes until delivered"));
         }
+        // h22: recovery by a one-time code
+        if !(1..=24 * 60).contains(&raw.recovery_code_minutes) {
+            return Err(invalid("recovery_code_minutes", "must be between 1 and 1440"));
+        }
+        let sms = crate::sms::Settings::check(&raw.sms_url, &raw.sms_user, &raw.sms_password, &raw.sms_dir)
+            .map_err(|(key, message)| invalid(key, message))?;
         let file = |p: &str| Some(PathBuf::from(p.trim())).filter(|p| !p.as_os_str().is_empty());
         let secret_files = SecretFiles {
             ldap_bind_password: file(&raw.ldap_bind_password_file),
@@ -671,6 +708,9 @@ impl Config {
             Helpdesk::check(&raw.helpdesk_email, &raw.helpdesk_phone, &raw.helpdesk_hours, &raw.helpdesk_url)?;
         Ok(Self {
             helpdesk,
+            recovery_code_validity: time::Duration::minutes(raw.recovery_code_minutes.into()),
+            sms,
+            sms_pace: Pace::SMS,
             secret_files,
             directory,
             directory_pace: Pace::DIRECTORY,

@@ -9,6 +9,7 @@ pub mod i18n;
 pub mod mail;
 pub mod outbox;
 pub mod sealing;
+pub mod sms;
 pub mod store;
 pub mod telemetry;
 pub mod weak_passwords;

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use tokio::sync::{Notify, watch};
+
 /// How an outbox worker paces itself; tests shorten it.
 #[derive(Debug, Clone, Copy)]
 pub struct Pace {
@@ -23,6 +25,10 @@ impl Pace {
     pub const DIRECTORY: Self =
         Self { poll: Duration::from_secs(5), first_backoff_secs: 2, max_backoff_secs: 60, lease_secs: 60 };
 
+    /// h22: a code is valid minutes only: quick retries, never a wait longer than a minute.
+    pub const SMS: Self =
+        Self { poll: Duration::from_secs(5), first_backoff_secs: 5, max_backoff_secs: 60, lease_secs: 60 };
+
     pub fn backoff(&self, attempts: i32) -> i64 {
         let doublings = attempts.saturating_sub(1).clamp(0, 30) as u32;
         self.first_backoff_secs.saturating_mul(1_i64 << doublings).min(self.max_backoff_secs)
@@ -33,6 +39,30 @@ impl Pace {
     pub fn jittered_backoff(&self, attempts: i32, jitter: f64) -> i64 {
         let half = self.backoff(attempts) as f64 / 2.0;
         (half + half * jitter.clamp(0.0, 1.0)).round().max(1.0) as i64
+    }
+}
+
+/// An outbox worker's loop: `send_next` (true when it handled an item) again at once after an
+/// item, otherwise at the next ring of `wake` (`Notify` keeps a ring for the next wait) or poll;
+/// until `stop` turns true, from when it claims nothing and the item in hand is finished first.
+pub async fn run<F: Future<Output = bool>>(
+    mut send_next: impl FnMut() -> F,
+    wake: &Notify,
+    poll: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let sent_one = send_next().await;
+        if *stop.borrow() {
+            return;
+        }
+        if !sent_one {
+            tokio::select! {
+                () = wake.notified() => {}
+                () = tokio::time::sleep(poll) => {}
+                _ = stop.changed() => return,
+            }
+        }
     }
 }
 

@@ -30,6 +30,15 @@ impl SealingKey {
         Ok(Self(XChaCha20Poly1305::new_from_slice(&bytes).expect("32 bytes")))
     }
 
+    /// A random key living as long as the process: what seals recovery codes while they wait
+    /// when no `SESAME_SECRET_KEY` is configured (a demo). A message still waiting when the
+    /// process stops never opens, and is dropped; its code was short-lived anyway.
+    pub fn ephemeral() -> Self {
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        Self(XChaCha20Poly1305::new_from_slice(&bytes).expect("32 bytes"))
+    }
+
     /// Nonce, then ciphertext and tag. `context` binds the box to its purpose and owner, so that
     /// a box moved to another row does not open.
     pub fn seal(&self, plaintext: &[u8], context: &[u8]) -> Vec<u8> {

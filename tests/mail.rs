@@ -38,6 +38,7 @@ fn worker(store: Arc<dyn Store>, relay: &Relay, pace: Pace, timeout: Duration) -
         domain: "example.edu".into(),
         pace,
         wake: Arc::default(),
+        sealing: sesame::sealing::SealingKey::ephemeral(),
     }
 }
 

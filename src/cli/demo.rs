@@ -6,7 +6,7 @@ use super::import::{Options, import_lines};
 use crate::config::Config;
 use crate::domain::import_plan::ImportLine;
 use crate::domain::person::{RecordFields, parse_record};
-use crate::store::{Store, StoreError};
+use crate::store::{AuditEvent, NewAccount, NewMail, Store};
 
 pub const DATABASE_URL: &str = "sqlite://sesame-demo.db";
 
@@ -51,6 +51,14 @@ const PEOPLE: [DemoPerson; 6] = [
     person("100006", "student", ("Camille", "Durand"), "11/11/2003", (None, Some("22009999"), None), "student_number"),
 ];
 
+/// h22: who has a personal address in the demo, where their recovery codes go by mail.
+const PERSONAL_EMAIL: (&str, &str) = ("ext-0042", "agnes.dubois@example.org");
+/// h22: who has a mobile number (SMS accepted) in the demo, where their codes go by SMS.
+const MOBILE: (&str, &str) = ("100005", "+33612345678");
+/// h22: the password and answer of the two people activated for recovery by a code.
+const CODE_PASSWORD: &str = "Demo-Recuperation-2026";
+const CODE_ANSWER: &str = "Rex";
+
 impl DemoPerson {
     fn identifier(&self) -> &'static str {
         match self.method {
@@ -63,7 +71,7 @@ impl DemoPerson {
     }
 }
 
-pub async fn seed(store: &dyn Store, config: &Config) -> Result<(), StoreError> {
+pub async fn seed(store: &dyn Store, config: &Config) -> anyhow::Result<()> {
     let today = OffsetDateTime::now_utc().date();
     let lines: Vec<ImportLine> = PEOPLE
         .iter()
@@ -80,6 +88,7 @@ pub async fn seed(store: &dyn Store, config: &Config) -> Result<(), StoreError> 
                 ine: p.ine,
                 email: None,
                 login: None,
+                personal_email: (p.uid == PERSONAL_EMAIL.0).then_some(PERSONAL_EMAIL.1),
             };
             let record = parse_record(&fields, today).map_err(|e| e.to_string());
             ImportLine { line, uid: Some(p.uid.to_string()), record }
@@ -96,5 +105,60 @@ pub async fn seed(store: &dyn Store, config: &Config) -> Result<(), StoreError> 
         println!("  {method:<15} {id:<12} {born:<11} {given} {family} ({category})");
     }
     println!("Mail is written to {}", config.mail_dir.display());
+    activate_for_codes(store, config).await?;
+    println!(
+        "Recovery by a one-time code: Camille Durand (staff_number 54321, 20/05/1990; mobile 06 12 34 56 78) \
+         and Agnès Dubois (uid ext-0042, 21/12/1978; personal address {}) are activated, password {CODE_PASSWORD}, \
+         answer {CODE_ANSWER}. Their codes are written to {} (SMS) and {} (mail).",
+        PERSONAL_EMAIL.1,
+        config.sms.dir.display(),
+        config.mail_dir.display()
+    );
+    Ok(())
+}
+
+/// h22: activates the person with a mobile number and the one with a personal address, so that
+/// recovery by a code can be tried at once; a second demo run finds them activated already.
+async fn activate_for_codes(store: &dyn Store, config: &Config) -> anyhow::Result<()> {
+    use crate::domain::identifiers::{IdentificationMethod, Identifier};
+    use crate::domain::security_answer::AnswerForms;
+    use secrecy::SecretString;
+    let hasher = crate::hashing::Hasher::owasp();
+    let password_hash = hasher.hash(&SecretString::from(CODE_PASSWORD)).await?;
+    let answer_hash = hasher.hash(&SecretString::from(AnswerForms::of(CODE_ANSWER).current)).await?;
+    let at = OffsetDateTime::now_utc();
+    for (uid, phone) in [(MOBILE.0, Some(MOBILE.1)), (PERSONAL_EMAIL.0, None)] {
+        let id = Identifier::parse(IdentificationMethod::Uid, uid).map_err(|e| anyhow::anyhow!("{uid}: {e}"))?;
+        let Some(person) = store.find_person(&id).await? else { continue };
+        let account = NewAccount {
+            person_id: person.id,
+            password_hash: password_hash.clone(),
+            question_id: "first_pet".into(),
+            custom_question: None,
+            answer_hash: answer_hash.clone(),
+            phone: phone.map(str::to_string),
+            sms_consent_at: at,
+            photo_consent: false,
+            photo_consent_at: at,
+            rules_version: config.rules_version.clone(),
+            at,
+            nt_sealed: None,
+        };
+        let audit = AuditEvent {
+            kind: "activated",
+            actor: "demo".into(),
+            person_id: Some(person.id),
+            client_addr: None,
+            detail: String::new(),
+            at,
+        };
+        let mail = NewMail {
+            kind: "activated",
+            recipient: person.email.clone(),
+            subject: "Sésame demo".into(),
+            body_text: "Activated by `sesame demo`, to try recovery by a one-time code.".into(),
+        };
+        store.activate(&account, config.password_policy.history_depth.max(1), &audit, &mail).await?;
+    }
     Ok(())
 }

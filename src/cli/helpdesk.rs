@@ -446,6 +446,7 @@ mod tests {
             login: "a.b".into(),
             status: crate::domain::person::Status::Active,
             disabled_by: None,
+            personal_email: None,
         };
         let keys: Vec<String> = throttle_keys(&person).into_iter().map(|(_, k)| k).collect();
         assert_eq!(

@@ -18,7 +18,7 @@ use crate::domain::person::{RecordFields, parse_record};
 use crate::store::{Store, StoreError};
 
 pub const REQUIRED: [&str; 5] = ["uid", "category", "given_name", "family_name", "birth_date"];
-pub const OPTIONAL: [&str; 5] = ["staff_number", "student_number", "ine", "email", "login"];
+pub const OPTIONAL: [&str; 6] = ["staff_number", "student_number", "ine", "email", "login", "personal_email"];
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
@@ -114,7 +114,7 @@ fn read_csv(bytes: &[u8], today: time::Date, counters: &Counters) -> Result<(Vec
     // Each column's position, looked up once rather than for every cell.
     let at = |name: &str| index.get(name).copied();
     let [uid, category, given_name, family_name, birth_date] = REQUIRED.map(at);
-    let [staff_number, student_number, ine, email, login] = OPTIONAL.map(at);
+    let [staff_number, student_number, ine, email, login, personal_email] = OPTIONAL.map(at);
     let mut lines = Vec::new();
     let mut numbers = LineCounter { bytes, counted_to: 0, line: 1 };
     let mut record = csv::StringRecord::new();
@@ -140,6 +140,7 @@ fn read_csv(bytes: &[u8], today: time::Date, counters: &Counters) -> Result<(Vec
                 ine: cell(ine),
                 email: cell(email),
                 login: cell(login),
+                personal_email: cell(personal_email),
             };
             parse_record(&fields, today).map_err(|e| e.to_string())
         };

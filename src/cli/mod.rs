@@ -104,7 +104,7 @@ const IMPORT_HELP: &str = "\
 Columns (header row, any order, names in any case; empty cells count as absent):
   required  uid, category (staff, student or external), given_name, family_name,
             birth_date (YYYY-MM-DD or DD/MM/YYYY)
-  optional  staff_number, student_number, ine, email, login
+  optional  staff_number, student_number, ine, email, login, personal_email
   Other columns are reported and ignored.
 
 Separator: `;` when the header line holds more semicolons than commas, `,` otherwise.

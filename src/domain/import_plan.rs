@@ -54,6 +54,7 @@ pub struct ExistingPerson {
     pub email: String,
     pub login: String,
     pub disabled_by: Option<DisabledBy>,
+    pub personal_email: Option<String>,
 }
 
 /// One data line of the file: its number (the header is line 1), the uid cell when it
@@ -79,6 +80,8 @@ pub struct PersonUpsert {
     pub ine: Option<String>,
     pub email: String,
     pub login: String,
+    /// `None` keeps the one the store has: a person may give it in the account area.
+    pub personal_email: Option<String>,
     /// Absent from the store when the plan was made.
     pub new: bool,
 }
@@ -342,6 +345,7 @@ pub fn plan(
             ine: person.ine.as_ref().map(|v| v.as_str().to_string()),
             email,
             login,
+            personal_email: person.personal_email.as_ref().map(|e| e.as_str().to_string()),
             new: current.is_none(),
         };
 
@@ -419,6 +423,7 @@ fn same_data(existing: &ExistingPerson, upsert: &PersonUpsert) -> bool {
         && existing.student_number == upsert.student_number
         && existing.ine == upsert.ine
         && existing.email == upsert.email
+        && (upsert.personal_email.is_none() || existing.personal_email == upsert.personal_email)
 }
 
 #[cfg(test)]
@@ -442,6 +447,7 @@ mod tests {
             ine: get("ine"),
             email: get("email"),
             login: get("login"),
+            personal_email: get("personal_email"),
         };
         ImportLine {
             line: n,
@@ -463,6 +469,7 @@ mod tests {
             email: format!("{login}@example.edu"),
             login: login.into(),
             disabled_by: None,
+            personal_email: None,
         }
     }
 
@@ -563,6 +570,22 @@ mod tests {
         let p = plan(&[p0], vec![line(2, "u1", "Old", "Person", &[])], "example.edu", false);
         assert_eq!((p.created, p.updated, p.unchanged), (0, 0, 1));
         assert!(p.upserts.is_empty());
+    }
+
+    #[test]
+    fn a_new_or_changed_personal_address_updates_the_person() {
+        let mut p0 = existing("u1", "old.person");
+        p0.birth_date = date!(1980 - 01 - 02);
+        let mail = [("personal_email", "Old.Person@Perso.ORG")];
+        let p = plan(&[p0.clone()], vec![line(2, "u1", "Old", "Person", &mail)], "example.edu", false);
+        assert_eq!((p.updated, p.unchanged), (1, 0));
+        assert_eq!(p.upserts[0].personal_email.as_deref(), Some("Old.Person@perso.org"));
+        p0.personal_email = Some("Old.Person@perso.org".into());
+        let p = plan(&[p0.clone()], vec![line(2, "u1", "Old", "Person", &mail)], "example.edu", false);
+        assert_eq!((p.updated, p.unchanged), (0, 1));
+        // Absent from the file: the address the store has stays (it may come from the account area).
+        let p = plan(&[p0], vec![line(2, "u1", "Old", "Person", &[])], "example.edu", false);
+        assert_eq!((p.updated, p.unchanged), (0, 1));
     }
 
     #[test]

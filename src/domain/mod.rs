@@ -10,6 +10,7 @@ pub mod login;
 pub mod password_policy;
 pub mod person;
 pub mod phone;
+pub mod recovery_code;
 pub mod security_answer;
 pub mod sign_in;
 pub mod throttle;

@@ -203,6 +203,8 @@ pub struct NewPerson {
     pub ine: Option<Ine>,
     pub email: Option<Email>,
     pub login: Option<Login>,
+    /// A personal address (supannMailPerso), used only to send a recovery code.
+    pub personal_email: Option<Email>,
 }
 
 /// The raw columns of one import line. `None`, empty and whitespace-only
@@ -219,11 +221,12 @@ pub struct RecordFields<'a> {
     pub ine: Option<&'a str>,
     pub email: Option<&'a str>,
     pub login: Option<&'a str>,
+    pub personal_email: Option<&'a str>,
 }
 
 impl RecordFields<'_> {
     /// Column names, in the order in which errors are looked for.
-    pub const COLUMNS: [&'static str; 10] = [
+    pub const COLUMNS: [&'static str; 11] = [
         "uid",
         "category",
         "given_name",
@@ -234,6 +237,7 @@ impl RecordFields<'_> {
         "ine",
         "email",
         "login",
+        "personal_email",
     ];
 }
 
@@ -318,6 +322,7 @@ pub fn parse_record(fields: &RecordFields<'_>, today: time::Date) -> Result<NewP
         ine: optional("ine", fields.ine, Ine::parse)?,
         email: optional("email", fields.email, Email::parse)?,
         login: optional("login", fields.login, Login::parse)?,
+        personal_email: optional("personal_email", fields.personal_email, Email::parse)?,
     })
 }
 
@@ -529,6 +534,7 @@ mod tests {
             ine: Some("1234567890a"),
             email: Some("Elodie@Example.FR"),
             login: Some("ELeboeuf"),
+            personal_email: Some("elodie.perso@Example.ORG"),
         }
     }
 
@@ -561,6 +567,7 @@ mod tests {
         assert_eq!(p.ine.unwrap().as_str(), "1234567890A");
         assert_eq!(p.email.unwrap().as_str(), "Elodie@example.fr");
         assert_eq!(p.login.unwrap().as_str(), "eleboeuf");
+        assert_eq!(p.personal_email.unwrap().as_str(), "elodie.perso@example.org");
     }
 
     #[test]
@@ -583,10 +590,12 @@ mod tests {
                 ine: blank,
                 email: blank,
                 login: blank,
+                personal_email: blank,
                 ..full()
             };
             let p = parse_record(&fields, TODAY).unwrap();
             assert_eq!((p.staff_number, p.student_number, p.ine, p.email, p.login), (None, None, None, None, None));
+            assert_eq!(p.personal_email, None);
         }
     }
 
@@ -614,7 +623,7 @@ mod tests {
         const TOO_LONG_NAME: &str =
             "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
         type Set = fn(&mut RecordFields<'static>);
-        let cases: [(&str, &str, Set); 10] = [
+        let cases: [(&str, &str, Set); 11] = [
             ("uid", "identifier.invalid_characters", |f| f.uid = Some("j dupont")),
             ("category", "category.invalid", |f| f.category = Some("teacher")),
             ("given_name", "person_name.invalid_characters", |f| f.given_name = Some("-")),
@@ -625,6 +634,7 @@ mod tests {
             ("ine", "identifier.invalid_ine", |f| f.ine = Some("123")),
             ("email", "email.invalid", |f| f.email = Some("elodie@")),
             ("login", "login.must_start_with_letter", |f| f.login = Some("1elodie")),
+            ("personal_email", "email.invalid", |f| f.personal_email = Some("elodie.perso@")),
         ];
         for (column, code, set) in cases {
             let mut fields = full();
@@ -658,6 +668,7 @@ mod tests {
             ine: Some("?"),
             email: Some("?"),
             login: Some("?"),
+            personal_email: Some("?"),
         };
         let good = full();
         let mut fields = broken;
@@ -676,6 +687,7 @@ mod tests {
                 "ine" => fields.ine = good.ine,
                 "email" => fields.email = good.email,
                 "login" => fields.login = good.login,
+                "personal_email" => fields.personal_email = good.personal_email,
                 other => panic!("unexpected column {other}"),
             }
         }

@@ -101,6 +101,59 @@ pub fn notice(n: &Notice<'_>) -> Result<NewMail, askama::Error> {
     })
 }
 
+// h22: one-time codes by mail.
+#[derive(Template)]
+#[template(path = "mail/one_time_code.txt")]
+struct CodeMail<'a> {
+    locale: Locale,
+    given_name: &'a str,
+    family_name: &'a str,
+    body: String,
+    institution: &'a str,
+}
+
+impl CodeMail<'_> {
+    fn t(&self, key: &str) -> String {
+        self.locale.t(key)
+    }
+}
+
+/// What a one-time code by mail is for; its texts are `<prefix>.subject`, `.body`, `.not_you`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodePurpose {
+    /// Recovering forgotten credentials.
+    Recovery,
+    /// Confirming a personal address given in the account area.
+    ConfirmAddress,
+}
+
+impl CodePurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Recovery => "recovery",
+            Self::ConfirmAddress => "confirm_address",
+        }
+    }
+}
+
+/// A one-time code and how long it is valid, for the personal address: the subject, then the
+/// body, which the caller seals before it is queued.
+pub fn one_time_code(
+    purpose: CodePurpose,
+    locale: Locale,
+    given_name: &str,
+    family_name: &str,
+    code: &crate::domain::recovery_code::OneTimeCode,
+    minutes: u32,
+    institution: &str,
+) -> Result<(String, String), askama::Error> {
+    let prefix = format!("code_mail.{}", purpose.as_str());
+    let params = [("code", code.as_str().to_string()), ("minutes", minutes.to_string())];
+    let body = locale.t_with(&format!("{prefix}.body"), &params);
+    let text = CodeMail { locale, given_name, family_name, body, institution }.render()?;
+    Ok((locale.t(&format!("{prefix}.subject")), text))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,8 @@ use tokio::sync::{Notify, watch};
 
 use super::Transport;
 use crate::outbox::Pace;
-use crate::store::Store;
+use crate::sealing::SealingKey;
+use crate::store::{OutboxMail, Store};
 
 pub struct Worker {
     pub store: Arc<dyn Store>,
@@ -18,26 +19,21 @@ pub struct Worker {
     pub pace: Pace,
     /// Rung when a mail is queued, so it leaves at once rather than at the next poll.
     pub wake: Arc<Notify>,
+    /// Opens the bodies that must not wait in clear (recovery codes).
+    pub sealing: SealingKey,
+}
+
+/// The sealing context of a mail body: bound to its message id, so that a box moved to another
+/// row does not open.
+pub fn context(message_id: &str) -> Vec<u8> {
+    format!("mail:{message_id}").into_bytes()
 }
 
 impl Worker {
     /// Runs until `stop` turns true: from then on it claims nothing, and a send in progress is
     /// finished first (bounded by the SMTP time-out).
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        loop {
-            let sent_one = self.send_next().await;
-            if *stop.borrow() {
-                return;
-            }
-            // A mail queued meanwhile has rung (`Notify` keeps the ring for the next wait).
-            if !sent_one {
-                tokio::select! {
-                    () = self.wake.notified() => {}
-                    () = tokio::time::sleep(self.pace.poll) => {}
-                    _ = stop.changed() => return,
-                }
-            }
-        }
+    pub async fn run(self, stop: watch::Receiver<bool>) {
+        crate::outbox::run(|| self.send_next(), &self.wake, self.pace.poll, stop).await;
     }
 
     /// Claims and sends the next due mail; true when there was one (more may be due).
@@ -51,7 +47,11 @@ impl Worker {
                 return false;
             }
         };
-        match self.transport.send(&self.from, &mail, &self.domain).await {
+        let sent = match self.opened(mail.clone()) {
+            Ok(opened) => self.transport.send(&self.from, &opened, &self.domain).await,
+            Err(error) => Err(error),
+        };
+        match sent {
             Ok(()) => {
                 tracing::info!(outbox_id = mail.id, attempts = mail.attempts, "outbox: mail sent");
                 metrics::counter!("sesame_mails_sent_total").increment(1);
@@ -71,5 +71,17 @@ impl Worker {
             }
         }
         true
+    }
+
+    /// The mail with its sealed body, if any, opened.
+    fn opened(&self, mut mail: OutboxMail) -> Result<OutboxMail, String> {
+        if let Some(sealed) = mail.body_sealed.take() {
+            mail.body_text = self
+                .sealing
+                .open(&sealed, &context(&mail.message_id))
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .ok_or("the sealed body does not open with this key")?;
+        }
+        Ok(mail)
     }
 }

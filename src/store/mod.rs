@@ -16,6 +16,7 @@ use crate::domain::directory::Pending;
 use crate::domain::identifiers::{IdentificationMethod, Identifier};
 use crate::domain::import_plan::{DisabledBy, ExistingPerson, ImportPlan};
 use crate::domain::person::{Category, Status};
+use crate::domain::recovery_code::{Channel, CodeState, Verdict};
 use crate::domain::throttle::ThrottleRule;
 
 pub use postgres::PgStore;
@@ -99,6 +100,7 @@ pub struct PersonRecord {
     pub login: String,
     pub status: Status,
     pub disabled_by: Option<DisabledBy>,
+    pub personal_email: Option<String>,
 }
 
 impl PersonRecord {
@@ -119,12 +121,13 @@ impl PersonRecord {
             ine: self.ine,
             email: self.email,
             login: self.login,
+            personal_email: self.personal_email,
         }
     }
 }
 
 const PERSON_COLUMNS: &str = "id, uid, category, given_name, family_name, birth_date, staff_number, \
-     student_number, ine, email, login, status, disabled_by";
+     student_number, ine, email, login, status, disabled_by, personal_email";
 
 /// A new account, `$1` to `$12` bound by `shared::bind_account`: only for an active person, only
 /// once (of two sessions finishing at once, the second waits on the key, then inserts nothing).
@@ -146,13 +149,14 @@ const MAIL_INSERT: &str =
 /// What an import writes of a person, in the order both databases send it; `status` is left to
 /// its default, 'active'.
 const WRITTEN_COLUMNS: &str = "uid, category, given_name, family_name, birth_date, staff_number, student_number, \
-     ine, email, login, created_at, updated_at";
+     ine, email, login, personal_email, created_at, updated_at";
 
 /// What an import changes of a person already there: a person an import disabled comes back.
 const UPSERT_PERSON: &str = " ON CONFLICT (uid) DO UPDATE SET category = excluded.category, \
      given_name = excluded.given_name, family_name = excluded.family_name, \
      birth_date = excluded.birth_date, staff_number = excluded.staff_number, \
      student_number = excluded.student_number, ine = excluded.ine, email = excluded.email, \
+     personal_email = COALESCE(excluded.personal_email, people.personal_email), \
      status = CASE WHEN people.disabled_by = 'import' THEN 'active' ELSE people.status END, \
      disabled_by = CASE WHEN people.disabled_by = 'import' THEN NULL ELSE people.disabled_by END, \
      updated_at = excluded.updated_at";
@@ -241,6 +245,9 @@ pub struct OutboxMail {
     /// A UUID given when the mail was queued: the same at every try of this mail, unique across
     /// every deployment.
     pub message_id: String,
+    /// The body sealed with the sealing key (context `mail:` and the message id), when it must
+    /// not wait in clear (a recovery code); `body_text` is then empty.
+    pub body_sealed: Option<Vec<u8>>,
 }
 
 /// An activated account, as the account pages and recovery read it.
@@ -406,6 +413,52 @@ pub struct ImportLock {
 impl ImportLock {
     fn holding(what: impl Send + 'static) -> Self {
         Self { _held: Box::new(what) }
+    }
+}
+
+/// h22: how a new one-time code leaves, sealed (it never waits in clear).
+#[derive(Debug, Clone)]
+pub enum CodeDelivery {
+    /// To the SMS outbox: the message sealed with context `sms:` and `message_id`.
+    Sms { phone: String, message_sealed: Vec<u8>, message_id: String },
+    /// To the mail outbox: the body sealed with context `mail:` and `message_id`.
+    Mail { recipient: String, subject: String, body_sealed: Vec<u8>, message_id: String },
+}
+
+/// h22: a person's new one-time code (its hash only) and its message.
+#[derive(Debug, Clone)]
+pub struct NewRecoveryCode {
+    pub person_id: i64,
+    pub channel: Channel,
+    pub code_hash: Vec<u8>,
+    pub expires_at: i64,
+    pub delivery: CodeDelivery,
+}
+
+/// h22: what `Store::send_recovery_code` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeSent {
+    Sent,
+    /// The hour's sends are spent; nothing was written.
+    TooMany {
+        retry_after: i64,
+    },
+}
+
+/// h22: an SMS claimed by a sender for a while (its lease).
+#[derive(Clone, sqlx::FromRow)]
+pub struct OutboxSms {
+    pub id: i64,
+    pub phone: String,
+    pub message_sealed: Vec<u8>,
+    pub message_id: String,
+    pub attempts: i32,
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for OutboxSms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxSms").field("id", &self.id).field("attempts", &self.attempts).finish_non_exhaustive()
     }
 }
 
@@ -577,6 +630,35 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces a security answer's hash of an older normalised form, or made with weaker
     /// parameters, by one of today's; only while `old_hash` is still the stored one.
     async fn rehash_answer(&self, person_id: i64, old_hash: &str, new_hash: &str) -> Result<()>;
+
+    // h22: one-time codes
+    /// Replaces the person's code (voiding the previous one) and queues its message, with the
+    /// audit event, in one transaction; nothing is written when the hour's sends are spent.
+    async fn send_recovery_code(&self, code: &NewRecoveryCode, now: i64, audit: &AuditEvent) -> Result<CodeSent>;
+
+    /// The person's current code and sends.
+    async fn recovery_code(&self, person_id: i64) -> Result<Option<CodeState>>;
+
+    /// Records a verdict on the code whose hash is `code_hash`, only while it is still the
+    /// current one, with the audit event: a right code or a voided one is gone, a wrong one
+    /// counts a try. False (nothing written) when the code changed or went meanwhile.
+    async fn recovery_code_judged(
+        &self,
+        person_id: i64,
+        code_hash: &[u8],
+        verdict: Verdict,
+        audit: &AuditEvent,
+    ) -> Result<bool>;
+
+    /// Claims the next due SMS for `lease_secs`, so that no other sender takes it.
+    async fn claim_sms(&self, now: i64, lease_secs: i64) -> Result<Option<OutboxSms>>;
+
+    async fn sms_sent(&self, id: i64, at: OffsetDateTime) -> Result<()>;
+
+    async fn sms_failed(&self, id: i64, error: &str, retry_at: i64) -> Result<()>;
+
+    /// Saves the personal address the person confirmed in the account area, with the audit event.
+    async fn set_personal_email(&self, person_id: i64, address: &str, audit: &AuditEvent) -> Result<()>;
 }
 
 /// Opens the database named by the URL, failing fast when it does not answer; no directory.

@@ -236,9 +236,9 @@ async fn upsert_people(tx: &mut PgConnection, rows: &[&PersonUpsert], at: Offset
         let optional = |f: fn(&PersonUpsert) -> Option<&str>| chunk.iter().map(|p| f(p)).collect::<Vec<_>>();
         let birth_dates: Vec<Date> = chunk.iter().map(|p| p.birth_date).collect();
         sqlx::query(&format!(
-            "INSERT INTO people ({WRITTEN_COLUMNS}) SELECT u.*, $11, $11 FROM UNNEST($1::text[], $2::text[], \
-                 $3::text[], $4::text[], $5::date[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) \
-             AS u{UPSERT_PERSON}"
+            "INSERT INTO people ({WRITTEN_COLUMNS}) SELECT u.*, $12, $12 FROM UNNEST($1::text[], $2::text[], \
+                 $3::text[], $4::text[], $5::date[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], \
+                 $11::text[]) AS u{UPSERT_PERSON}"
         ))
         .bind(column(|p| &p.uid))
         .bind(column(|p| &p.category))
@@ -250,6 +250,7 @@ async fn upsert_people(tx: &mut PgConnection, rows: &[&PersonUpsert], at: Offset
         .bind(optional(|p| p.ine.as_deref()))
         .bind(column(|p| &p.email))
         .bind(column(|p| &p.login))
+        .bind(optional(|p| p.personal_email.as_deref()))
         .bind(at)
         .execute(&mut *tx)
         .await?;
@@ -283,7 +284,7 @@ async fn copy_people(tx: &mut PgConnection, rows: &[&PersonUpsert], at: OffsetDa
     // The header: signature, flags, header extension length.
     buf.extend_from_slice(b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0");
     for p in rows {
-        buf.extend_from_slice(&12i16.to_be_bytes());
+        buf.extend_from_slice(&13i16.to_be_bytes());
         field(&mut buf, &p.uid.as_str())?;
         field(&mut buf, &p.category.as_str())?;
         field(&mut buf, &p.given_name.as_str())?;
@@ -294,6 +295,7 @@ async fn copy_people(tx: &mut PgConnection, rows: &[&PersonUpsert], at: OffsetDa
         field(&mut buf, &p.ine.as_deref())?;
         field(&mut buf, &p.email.as_str())?;
         field(&mut buf, &p.login.as_str())?;
+        field(&mut buf, &p.personal_email.as_deref())?;
         field(&mut buf, &at)?;
         field(&mut buf, &at)?;
         if buf.len() >= SEND_AT {

@@ -511,7 +511,8 @@ impl Store for Backend {
             "UPDATE mail_outbox SET next_attempt_at = $2, attempts = attempts + 1 \
              WHERE id = (SELECT id FROM mail_outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 \
                          ORDER BY id LIMIT 1 {CLAIM_LOCK}) \
-             RETURNING id, recipient, subject, body_text, attempts, COALESCE(message_id, 'outbox-' || id) AS message_id"
+             RETURNING id, recipient, subject, body_text, attempts, COALESCE(message_id, 'outbox-' || id) AS message_id, \
+               body_sealed"
         ))
         .bind(now)
         .bind(now + lease_secs)
@@ -520,22 +521,11 @@ impl Store for Backend {
     }
 
     async fn mail_sent(&self, id: i64, at: OffsetDateTime) -> Result<()> {
-        sqlx::query("UPDATE mail_outbox SET sent_at = $2, last_error = NULL WHERE id = $1")
-            .bind(id)
-            .bind(at)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        outbox_sent(&self.pool, "mail_outbox", id, at).await
     }
 
     async fn mail_failed(&self, id: i64, error: &str, retry_at: i64) -> Result<()> {
-        sqlx::query("UPDATE mail_outbox SET last_error = $2, next_attempt_at = $3 WHERE id = $1")
-            .bind(id)
-            .bind(error)
-            .bind(retry_at)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        outbox_failed(&self.pool, "mail_outbox", id, error, retry_at).await
     }
 
     async fn mail_backlog(&self) -> Result<i64> {
@@ -667,4 +657,189 @@ impl Store for Backend {
             .await?;
         Ok(())
     }
+
+    // h22: one-time codes
+    async fn send_recovery_code(
+        &self,
+        code: &crate::store::NewRecoveryCode,
+        now: i64,
+        audit: &AuditEvent,
+    ) -> Result<crate::store::CodeSent> {
+        use crate::domain::recovery_code::{SendDecision, may_send};
+        let mut tx = self.pool.begin().await?;
+        // A row to lock (a first send waits for another first send's commit here), then its
+        // write lock, so that two sends at once count one after the other.
+        for statement in [
+            "INSERT INTO recovery_codes (person_id, channel, expires_at, window_start) VALUES ($1, 'sms', 0, 0) \
+             ON CONFLICT (person_id) DO NOTHING",
+            "UPDATE recovery_codes SET sends = sends WHERE person_id = $1",
+        ] {
+            sqlx::query(statement).bind(code.person_id).execute(&mut *tx).await?;
+        }
+        let state = recovery_code_state(&mut *tx, code.person_id).await?;
+        let (window_start, sends) = match may_send(state.as_ref(), now) {
+            SendDecision::Allowed { window_start, sends } => (window_start, sends),
+            SendDecision::TooMany { retry_after } => {
+                tx.rollback().await?;
+                return Ok(crate::store::CodeSent::TooMany { retry_after });
+            }
+        };
+        sqlx::query(
+            "INSERT INTO recovery_codes (person_id, channel, code_hash, expires_at, tries, window_start, sends) \
+             VALUES ($1, $2, $3, $4, 0, $5, $6) \
+             ON CONFLICT (person_id) DO UPDATE SET channel = EXCLUDED.channel, code_hash = EXCLUDED.code_hash, \
+               expires_at = EXCLUDED.expires_at, tries = 0, window_start = EXCLUDED.window_start, \
+               sends = EXCLUDED.sends",
+        )
+        .bind(code.person_id)
+        .bind(code.channel.as_str())
+        .bind(&code.code_hash)
+        .bind(code.expires_at)
+        .bind(window_start)
+        .bind(sends)
+        .execute(&mut *tx)
+        .await?;
+        match &code.delivery {
+            crate::store::CodeDelivery::Sms { phone, message_sealed, message_id } => {
+                sqlx::query(
+                    "INSERT INTO sms_outbox (created_at, phone, message_sealed, message_id, next_attempt_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(audit.at)
+                .bind(phone)
+                .bind(message_sealed)
+                .bind(message_id)
+                .bind(now)
+                .bind(code.expires_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            crate::store::CodeDelivery::Mail { recipient, subject, body_sealed, message_id } => {
+                sqlx::query(
+                    "INSERT INTO mail_outbox (created_at, kind, recipient, subject, body_text, body_sealed, \
+                       next_attempt_at, message_id) VALUES ($1, 'recovery_code', $2, $3, '', $4, $5, $6)",
+                )
+                .bind(audit.at)
+                .bind(recipient)
+                .bind(subject)
+                .bind(body_sealed)
+                .bind(now)
+                .bind(message_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        insert_audit(&mut *tx, audit).await?;
+        tx.commit().await?;
+        Ok(crate::store::CodeSent::Sent)
+    }
+
+    async fn recovery_code(&self, person_id: i64) -> Result<Option<crate::domain::recovery_code::CodeState>> {
+        recovery_code_state(&self.pool, person_id).await
+    }
+
+    async fn recovery_code_judged(
+        &self,
+        person_id: i64,
+        code_hash: &[u8],
+        verdict: crate::domain::recovery_code::Verdict,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
+        use crate::domain::recovery_code::Verdict;
+        let statement = match verdict {
+            Verdict::Wrong { .. } => {
+                "UPDATE recovery_codes SET tries = tries + 1 WHERE person_id = $1 AND code_hash = $2"
+            }
+            Verdict::Right | Verdict::Voided => {
+                "UPDATE recovery_codes SET code_hash = NULL, tries = tries + 1 WHERE person_id = $1 AND code_hash = $2"
+            }
+            Verdict::Expired | Verdict::NoCode => {
+                "UPDATE recovery_codes SET code_hash = NULL WHERE person_id = $1 AND code_hash = $2"
+            }
+        };
+        let mut tx = self.pool.begin().await?;
+        let changed = sqlx::query(statement).bind(person_id).bind(code_hash).execute(&mut *tx).await?.rows_affected();
+        if changed == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        insert_audit(&mut *tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn claim_sms(&self, now: i64, lease_secs: i64) -> Result<Option<crate::store::OutboxSms>> {
+        // One at a time, as mail: its lease only has to outlast one request to the gateway.
+        Ok(sqlx::query_as(&format!(
+            "UPDATE sms_outbox SET next_attempt_at = $2, attempts = attempts + 1 \
+             WHERE id = (SELECT id FROM sms_outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 \
+                         ORDER BY id LIMIT 1 {CLAIM_LOCK}) \
+             RETURNING id, phone, message_sealed, message_id, attempts, expires_at"
+        ))
+        .bind(now)
+        .bind(now + lease_secs)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn sms_sent(&self, id: i64, at: OffsetDateTime) -> Result<()> {
+        outbox_sent(&self.pool, "sms_outbox", id, at).await
+    }
+
+    async fn sms_failed(&self, id: i64, error: &str, retry_at: i64) -> Result<()> {
+        outbox_failed(&self.pool, "sms_outbox", id, error, retry_at).await
+    }
+
+    async fn set_personal_email(&self, person_id: i64, address: &str, audit: &AuditEvent) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE people SET personal_email = $2, updated_at = $3 WHERE id = $1")
+            .bind(person_id)
+            .bind(address)
+            .bind(audit.at)
+            .execute(&mut *tx)
+            .await?;
+        insert_audit(&mut *tx, audit).await?;
+        Ok(tx.commit().await?)
+    }
+}
+
+/// An outbox item (`table`: mail_outbox or sms_outbox, never user input) was delivered.
+async fn outbox_sent(pool: &Pool<Db>, table: &'static str, id: i64, at: OffsetDateTime) -> Result<()> {
+    sqlx::query(&format!("UPDATE {table} SET sent_at = $2, last_error = NULL WHERE id = $1"))
+        .bind(id)
+        .bind(at)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// An outbox item failed: kept with its error, due again at `retry_at`.
+async fn outbox_failed(pool: &Pool<Db>, table: &'static str, id: i64, error: &str, retry_at: i64) -> Result<()> {
+    sqlx::query(&format!("UPDATE {table} SET last_error = $2, next_attempt_at = $3 WHERE id = $1"))
+        .bind(id)
+        .bind(error)
+        .bind(retry_at)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// h22: a person's current one-time code and sends, with the given executor.
+async fn recovery_code_state<'e>(
+    executor: impl Executor<'e, Database = Db>,
+    person_id: i64,
+) -> Result<Option<crate::domain::recovery_code::CodeState>> {
+    let row: Option<(Option<Vec<u8>>, i64, i32, i64, i32)> = sqlx::query_as(
+        "SELECT code_hash, expires_at, tries, window_start, sends FROM recovery_codes WHERE person_id = $1",
+    )
+    .bind(person_id)
+    .fetch_optional(executor)
+    .await?;
+    Ok(row.map(|(code_hash, expires_at, tries, window_start, sends)| crate::domain::recovery_code::CodeState {
+        code_hash,
+        expires_at,
+        tries,
+        window_start,
+        sends,
+    }))
 }

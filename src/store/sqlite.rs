@@ -152,6 +152,7 @@ impl SqliteStore {
                     .push_bind(&p.ine)
                     .push_bind(&p.email)
                     .push_bind(&p.login)
+                    .push_bind(&p.personal_email)
                     .push_bind(at)
                     .push_bind(at);
             });

@@ -11,6 +11,7 @@ mod choices;
 mod identify;
 mod journey;
 mod new_password;
+mod one_time_code;
 
 mod assets;
 pub mod client;
@@ -61,13 +62,28 @@ pub struct AppState {
     pub outbox: Arc<Notify>,
     /// The stylesheet, the script and the logo, under their hashed names.
     pub assets: Arc<assets::Assets>,
+    // h22: recovery by a one-time code
+    /// Seals recovery codes' messages while they wait: `SESAME_SECRET_KEY`, or a key of this
+    /// process when none is configured (see `SealingKey::ephemeral`).
+    pub codes: crate::sealing::SealingKey,
+    /// Rung when an SMS is queued, so the SMS worker sends it at once.
+    pub sms_outbox: Arc<Notify>,
 }
 
 impl AppState {
     pub fn new(config: Config, store: Arc<dyn Store>) -> Self {
         let assets = Arc::new(assets::Assets::new(config.logo.as_ref()));
+        let codes = config.sealing_key.clone().unwrap_or_else(crate::sealing::SealingKey::ephemeral);
         let hasher = Hasher::owasp().waiting_at_most(config.hash_wait);
-        Self { store, config: Arc::new(config), hasher, outbox: Arc::default(), assets }
+        Self {
+            store,
+            config: Arc::new(config),
+            hasher,
+            outbox: Arc::default(),
+            assets,
+            codes,
+            sms_outbox: Arc::default(),
+        }
     }
 }
 
@@ -183,8 +199,18 @@ pub async fn serve(
         domain: state.config.email_domain.clone(),
         pace: state.config.mail_pace,
         wake: state.outbox.clone(),
+        sealing: state.codes.clone(),
     };
     let worker = tokio::spawn(worker.run(stopped.clone()));
+    // h22: the SMS outbox's worker.
+    let sms = crate::sms::worker::Worker {
+        store: state.store.clone(),
+        transport: crate::sms::Transport::from_settings(&state.config.sms).map_err(std::io::Error::other)?,
+        sealing: state.codes.clone(),
+        pace: state.config.sms_pace,
+        wake: state.sms_outbox.clone(),
+    };
+    let sms = tokio::spawn(sms.run(stopped.clone()));
     let directory = state.config.directory.clone().map(|settings| {
         let pace = state.config.directory_pace;
         let sealing = state.config.sealing_key.clone();
@@ -211,7 +237,7 @@ pub async fn serve(
         }
     };
     let _ = stop.send(true);
-    let _ = tokio::join!(worker, cleanup);
+    let _ = tokio::join!(worker, sms, cleanup);
     if let Some(directory) = directory {
         let _ = directory.await;
     }

@@ -11,6 +11,11 @@ pub const RECOVER: &str = "/recover";
 pub const RECOVER_QUESTION: &str = "/recover/question";
 pub const RECOVER_PASSWORD: &str = "/recover/password";
 pub const RECOVER_DONE: &str = "/recover/done";
+// h22: recovery by a one-time code
+pub const RECOVER_SEND: &str = "/recover/send";
+pub const RECOVER_CODE: &str = "/recover/code";
+pub const ACCOUNT_RECOVERY: &str = "/account/recovery";
+pub const ACCOUNT_RECOVERY_CONFIRM: &str = "/account/recovery/confirm";
 
 pub const LOGIN: &str = "/login";
 pub const LOGOUT: &str = "/logout";

@@ -1,6 +1,7 @@
 //! Signing in and out, and the signed-in person's account settings.
 
 mod login;
+mod recovery;
 mod settings;
 
 use axum::Router;
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route(ACCOUNT_PASSWORD, get(password_show::<SignedIn>).post(settings::password_submit))
         .route(ACCOUNT_QUESTION, get(settings::question_show).post(settings::question_submit))
         .route(ACCOUNT_PREFERENCES, get(settings::preferences_show).post(settings::preferences_submit))
+        .merge(recovery::router())
 }
 
 /// What the session holds of a sign-in: who, since when, last seen when.

@@ -1,6 +1,8 @@
 //! Forgotten credentials: identify as in activation, answer the question joker, choose a new
 //! password; the done page shows the login, which may have been forgotten too.
 
+mod code;
+
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
@@ -22,7 +24,7 @@ use super::journey::{At, JourneyState};
 use super::new_password::{ChoosesPassword, PasswordForm, RulesView, check_new_password, password_show, set_password};
 use super::page_context::Page;
 use super::respond::{render, see_other, too_many, unprocessable};
-use super::routes::{RECOVER, RECOVER_DONE, RECOVER_PASSWORD, RECOVER_QUESTION};
+use super::routes::{RECOVER, RECOVER_CODE, RECOVER_DONE, RECOVER_PASSWORD, RECOVER_QUESTION, RECOVER_SEND};
 use super::session::keys::{RECOVERED, RECOVERY};
 use crate::domain::security_answer::SecurityAnswer;
 use crate::domain::throttle;
@@ -34,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route(RECOVER_QUESTION, get(question_show).post(question_submit))
         .route(RECOVER_PASSWORD, get(password_show::<Recovering>).post(password_submit))
         .route(RECOVER_DONE, get(done))
+        .merge(code::router())
 }
 
 /// Who is recovering in this session, and whether they answered their question.
@@ -96,7 +99,8 @@ struct Recovering {
 
 impl JourneyState for Recovering {
     async fn load(session: &Session, state: &AppState, page: Page) -> Result<Self, Response> {
-        let needs_answer = page.path != RECOVER_QUESTION;
+        // A one-time code stands for the answer: asking for one and typing it need no answer.
+        let needs_answer = ![RECOVER_QUESTION, RECOVER_SEND, RECOVER_CODE].contains(&page.path.as_str());
         match enter(session, state, needs_answer).await {
             Ok(Ok(recovering)) => Ok(recovering),
             Ok(Err(first_missing)) => Err(see_other(&page, first_missing)),
@@ -142,14 +146,23 @@ struct QuestionForm {
     csrf: String,
     question: String,
     errors: FieldErrors,
+    /// One-time codes the person may ask for instead.
+    offers: Vec<code::Offer>,
 }
 
 async fn question_show(
-    At(Recovering { account, .. }): At<Recovering>,
+    At(Recovering { person, account, .. }): At<Recovering>,
     Csrf(csrf): Csrf,
     page: Page,
 ) -> Result<Response, AppError> {
-    render(&QuestionForm { question: asked_question(&page, &account), page, csrf, errors: FieldErrors::default() })
+    let offers = code::offers(&page, &person, &account);
+    render(&QuestionForm {
+        question: asked_question(&page, &account),
+        page,
+        csrf,
+        errors: FieldErrors::default(),
+        offers,
+    })
 }
 
 #[derive(Deserialize, Default)]
@@ -172,7 +185,8 @@ async fn question_submit(
         return too_many(page, until, now);
     }
     let again = |page: Page, errors: FieldErrors| {
-        unprocessable(&QuestionForm { question: asked_question(&page, &account), page, csrf, errors })
+        let offers = code::offers(&page, &person, &account);
+        unprocessable(&QuestionForm { question: asked_question(&page, &account), page, csrf, errors, offers })
     };
     // An answer the rules would not have accepted cannot be the one saved: said at once,
     // without a hash or a failure counted.
