@@ -122,10 +122,46 @@ async fn a_retried_mail_keeps_its_message_id(t: TestStore) {
     assert_eq!(ids[0], ids[1]);
 }
 
+/// kill -9 of the real binary after the relay has the whole mail but before the mail is marked
+/// sent (here the relay never answers; after its 250 the window is one statement): the mail is
+/// not lost. Once its lease is over, the next start sends it again with the same Message-ID, by
+/// which the receiving side can tell the copy, and marks it: two deliveries, never a third.
+async fn kill_9_before_the_mark_sends_the_mail_again_with_its_message_id(t: TestStore) {
+    queue_mails(t.store.as_ref(), 1).await;
+    let hung = Relay::start(Mode::Hung).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, _) =
+        common::serve_binary(dir.path(), &[("DATABASE_URL", t.url.as_str()), ("SESAME_SMTP_URL", &hung.url())]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while hung.messages.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "the relay never got the mail");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(unsent(&t).await, 1, "killed before the mark: the mail still waits");
+
+    // The claim's lease (two minutes) is over.
+    common::sql_execute(&t, "UPDATE mail_outbox SET next_attempt_at = 0").await;
+    let relay = Relay::start(Mode::Accept).await;
+    let (mut again, _) =
+        common::serve_binary(dir.path(), &[("DATABASE_URL", t.url.as_str()), ("SESAME_SMTP_URL", &relay.url())]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while unsent(&t).await > 0 {
+        assert!(Instant::now() < deadline, "the mail was not sent after the restart");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(common::terminate(&mut again).success());
+    assert_eq!(relay.message_ids(), hung.message_ids(), "the same mail, recognisable by its Message-ID");
+    assert_eq!(relay.message_ids().len(), 1, "sent once more, then marked");
+}
+
 on_both_stores!(
     a_slow_relay_gets_each_mail_once_from_two_instances,
     a_hung_relay_is_given_up_after_the_smtp_timeout,
     a_retried_mail_keeps_its_message_id,
+    kill_9_before_the_mark_sends_the_mail_again_with_its_message_id,
 );
 
 /// SIGTERM while the relay holds a mail: the real binary claims nothing more, gives the mail in

@@ -25,6 +25,13 @@ fn postgres_base_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/sesame_test".into())
 }
 
+impl TestStore {
+    /// The database another process made (the real binary's), opened as tests open theirs.
+    pub async fn existing(url: &str) -> Self {
+        Self { store: store::connect(url).await.expect("open the database"), url: url.into(), _dir: None }
+    }
+}
+
 /// A second, fresh store of the same kind as `t`.
 pub async fn postgres_or_sqlite_like(t: &TestStore) -> TestStore {
     if t.url.starts_with("sqlite:") { sqlite().await } else { postgres().await }
@@ -431,6 +438,15 @@ pub async fn same_database(t: &TestStore) -> Arc<dyn Store> {
 }
 
 /// A count (`SELECT COUNT(*) …`) read behind the store's back, on either kind of database.
+/// Runs one statement on `t`'s database, as an operator (or the passing of time) would.
+pub async fn sql_execute(t: &TestStore, sql: &str) {
+    if t.url.starts_with("sqlite:") {
+        sqlx::query(sql).execute(&sqlx::SqlitePool::connect(&t.url).await.unwrap()).await.unwrap();
+    } else {
+        sqlx::query(sql).execute(&sqlx::PgPool::connect(&t.url).await.unwrap()).await.unwrap();
+    }
+}
+
 pub async fn sql_count(t: &TestStore, sql: &str) -> i64 {
     if t.url.starts_with("sqlite:") {
         let pool = sqlx::SqlitePool::connect(&t.url).await.unwrap();
