@@ -2,6 +2,7 @@
 //! the one list of answers a person may not choose.
 
 use askama::Template;
+use serde::Deserialize;
 
 use super::form::FieldErrors;
 use super::identify::Progress;
@@ -108,6 +109,15 @@ pub fn forbidden_answers(person: &PersonRecord) -> Vec<String> {
         .cloned()
         .chain([person.uid.clone(), person.login.clone(), born.to_french(), born.to_iso()])
         .collect()
+}
+
+/// The question form's fields, as activation and the account area post them.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct QuestionFields {
+    pub question: String,
+    pub custom_question: String,
+    pub answer: String,
 }
 
 /// A proposed question's id, or `custom` with the person's own wording: `Some(custom text)`.

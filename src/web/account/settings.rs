@@ -15,7 +15,7 @@ use crate::store::{AccountRecord, PersonRecord, Preferences};
 use crate::web::AppState;
 use crate::web::changes::{audit, notice_to};
 use crate::web::choices::{
-    QuestionForm, QuestionPage, asked_question, parse_answer, parse_question, parse_sms, parse_yes_no,
+    QuestionFields, QuestionForm, QuestionPage, asked_question, parse_answer, parse_question, parse_sms, parse_yes_no,
 };
 use crate::web::client::ClientAddr;
 use crate::web::error::AppError;
@@ -110,8 +110,9 @@ pub async fn password_submit(
     CsrfForm { fields, csrf, journey: At(SignedIn { person, account }) }: CsrfForm<PasswordFields, At<SignedIn>>,
 ) -> Result<Response, AppError> {
     let mut errors = FieldErrors::default();
-    let current = &fields.current_password;
-    if let Some(refused) = current_password_ok(&state, &page, &person, &account, client, current, &mut errors).await? {
+    if let Some(refused) =
+        current_password_ok(&state, &page, &person, &account, client, &fields.current_password, &mut errors).await?
+    {
         return Ok(refused);
     }
     let password = fields.password;
@@ -136,12 +137,12 @@ pub async fn question_show(
     render(&QuestionForm::new(QuestionPage::Account, page, csrf, selected, custom, FieldErrors::default()))
 }
 
+/// Activation's question fields, and the current password.
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub struct QuestionFields {
-    question: String,
-    custom_question: String,
-    answer: String,
+pub struct AccountQuestionFields {
+    #[serde(flatten)]
+    question: QuestionFields,
     current_password: SecretString,
 }
 
@@ -150,14 +151,16 @@ pub async fn question_submit(
     session: Session,
     client: ClientAddr,
     page: Page,
-    CsrfForm { fields, csrf, journey: At(SignedIn { person, account }) }: CsrfForm<QuestionFields, At<SignedIn>>,
+    CsrfForm { fields, csrf, journey: At(SignedIn { person, account }) }: CsrfForm<AccountQuestionFields, At<SignedIn>>,
 ) -> Result<Response, AppError> {
+    let AccountQuestionFields { question: fields, current_password } = fields;
     let mut errors = FieldErrors::default();
     let question_id = fields.question.trim();
     let custom = parse_question(&page, question_id, &fields.custom_question, &mut errors);
     let answer = parse_answer(&page, &fields.answer, &person, &mut errors);
-    let current = &fields.current_password;
-    if let Some(refused) = current_password_ok(&state, &page, &person, &account, client, current, &mut errors).await? {
+    if let Some(refused) =
+        current_password_ok(&state, &page, &person, &account, client, &current_password, &mut errors).await?
+    {
         return Ok(refused);
     }
     let (Some(custom), Some(answer), true) = (custom, answer, errors.is_empty()) else {

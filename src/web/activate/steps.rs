@@ -12,7 +12,9 @@ use super::{forget_wizard, person, save};
 use crate::domain::activation::{PhotoChoice, QuestionChoice, SmsChoice, Step, Wizard};
 use crate::domain::security_answer::SecurityAnswer;
 use crate::web::AppState;
-use crate::web::choices::{QuestionForm, QuestionPage, parse_answer, parse_question, parse_sms, parse_yes_no};
+use crate::web::choices::{
+    QuestionFields, QuestionForm, QuestionPage, parse_answer, parse_question, parse_sms, parse_yes_no,
+};
 use crate::web::error::AppError;
 use crate::web::form::{Csrf, CsrfForm, FieldErrors};
 use crate::web::identify::Progress;
@@ -26,14 +28,6 @@ pub async fn question_show(At(wizard): At<Wizard>, Csrf(csrf): Csrf, page: Page)
     let custom = chosen.and_then(|q| q.custom_question.clone()).unwrap_or_default();
     let journey = QuestionPage::Activation { answer_saved: chosen.is_some() };
     render(&QuestionForm::new(journey, page, csrf, selected, custom, FieldErrors::default()))
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct QuestionFields {
-    question: String,
-    custom_question: String,
-    answer: String,
 }
 
 /// The answer typed now, or the hash of the one saved earlier in this wizard.
