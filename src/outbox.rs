@@ -4,6 +4,10 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 
+/// The next attempt of an item no try can deliver (its sealed content no longer opens, or its
+/// code expired): never due again, kept for the help desk, out of the backlog.
+pub const DROPPED: i64 = i64::MAX;
+
 /// How an outbox worker paces itself; tests shorten it.
 #[derive(Debug, Clone, Copy)]
 pub struct Pace {

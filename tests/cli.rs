@@ -612,7 +612,7 @@ fn config_check_on_an_unreachable_database_fails_and_creates_no_sqlite_file() {
 }
 
 /// Without SESAME_PUBLIC_URL the links follow `--bind`, in `serve` and `demo`; without SMTP,
-/// `serve` says once at start where mail goes.
+/// `serve` says once at start where mail goes, and that codes wait under a key of its own.
 #[test]
 fn serve_and_demo_derive_their_url_from_the_bind_address() {
     use std::io::BufRead;
@@ -637,6 +637,8 @@ fn serve_and_demo_derive_their_url_from_the_bind_address() {
         let said = format!("mail is not sent but written as files to {}", dir.path().join("mail").display());
         let expected = if command == "serve" { 1 } else { 0 };
         assert_eq!(logs.matches(&said).count(), expected, "{command}: {logs}");
+        let unsealed = "SESAME_SECRET_KEY is not set: recovery codes wait sealed with a key of this process only";
+        assert_eq!(logs.matches(unsealed).count(), expected, "{command}: {logs}");
     }
 }
 

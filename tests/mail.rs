@@ -122,6 +122,31 @@ async fn a_retried_mail_keeps_its_message_id(t: TestStore) {
     assert_eq!(ids[0], ids[1]);
 }
 
+/// A sealed body that no longer opens (sealed by a process whose key is gone: no
+/// SESAME_SECRET_KEY, then a restart) is dropped at its first claim: nothing reaches the relay,
+/// it is never tried again, and the backlog no longer counts it.
+async fn a_mail_that_no_longer_opens_is_dropped_not_retried(t: TestStore) {
+    queue_mails(t.store.as_ref(), 1).await;
+    let garbage = if t.url.starts_with("sqlite:") { "X'00112233'" } else { "'\\x00112233'::bytea" };
+    common::sql_execute(&t, &format!("UPDATE mail_outbox SET body_sealed = {garbage}, body_text = ''")).await;
+    let relay = Relay::start(Mode::Accept).await;
+    let pace = Pace { poll: Duration::from_millis(50), first_backoff_secs: 1, max_backoff_secs: 1, lease_secs: 30 };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(worker(t.store.clone(), &relay, pace, Duration::from_secs(5)).run(stopped));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while unsent(&t).await > 0 {
+        assert!(Instant::now() < deadline, "still in the backlog");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let _ = stop.send(true);
+    task.await.unwrap();
+    assert!(relay.messages.lock().unwrap().is_empty(), "nothing sent");
+    let tried =
+        common::sql_count(&t, "SELECT CAST(MAX(attempts) AS BIGINT) FROM mail_outbox WHERE sent_at IS NULL").await;
+    assert_eq!(tried, 1, "claimed once, never again");
+}
+
 /// kill -9 of the real binary after the relay has the whole mail but before the mail is marked
 /// sent (here the relay never answers; after its 250 the window is one statement): the mail is
 /// not lost. Once its lease is over, the next start sends it again with the same Message-ID, by
@@ -162,6 +187,7 @@ on_both_stores!(
     a_hung_relay_is_given_up_after_the_smtp_timeout,
     a_retried_mail_keeps_its_message_id,
     kill_9_before_the_mark_sends_the_mail_again_with_its_message_id,
+    a_mail_that_no_longer_opens_is_dropped_not_retried,
 );
 
 /// SIGTERM while the relay holds a mail: the real binary claims nothing more, gives the mail in

@@ -221,6 +221,12 @@ async fn run(cli: Cli) -> ExitCode {
                     dir.display()
                 );
             }
+            if config.sealing_key.is_none() {
+                tracing::warn!(
+                    "SESAME_SECRET_KEY is not set: recovery codes wait sealed with a key of this process only; \
+                     another instance cannot send them, and those waiting at a restart are dropped"
+                );
+            }
             let Some(store) = open_serving(&config, !no_migrate).await else { return ExitCode::FAILURE };
             serve(config, store).await
         }

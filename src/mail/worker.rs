@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use tokio::sync::{Notify, watch};
 
 use super::Transport;
-use crate::outbox::Pace;
+use crate::outbox::{DROPPED, Pace};
 use crate::sealing::SealingKey;
 use crate::store::{OutboxMail, Store};
 
@@ -47,11 +47,20 @@ impl Worker {
                 return false;
             }
         };
-        let sent = match self.opened(mail.clone()) {
-            Ok(opened) => self.transport.send(&self.from, &opened, &self.domain).await,
-            Err(error) => Err(error),
+        let opened = match self.opened(mail.clone()) {
+            Ok(opened) => opened,
+            Err(why) => {
+                // Sealed by a process whose key is gone (no SESAME_SECRET_KEY, then a restart):
+                // no try can open it. Never due again; the row stays for the help desk.
+                tracing::warn!(outbox_id = mail.id, why, "outbox: mail dropped unsent");
+                metrics::counter!("sesame_outbox_failures_total").increment(1);
+                if let Err(e) = self.store.mail_failed(mail.id, why, DROPPED).await {
+                    tracing::error!(outbox_id = mail.id, error = %e, "outbox: cannot record the failure");
+                }
+                return true;
+            }
         };
-        match sent {
+        match self.transport.send(&self.from, &opened, &self.domain).await {
             Ok(()) => {
                 tracing::info!(outbox_id = mail.id, attempts = mail.attempts, "outbox: mail sent");
                 metrics::counter!("sesame_mails_sent_total").increment(1);
@@ -74,7 +83,7 @@ impl Worker {
     }
 
     /// The mail with its sealed body, if any, opened.
-    fn opened(&self, mut mail: OutboxMail) -> Result<OutboxMail, String> {
+    fn opened(&self, mut mail: OutboxMail) -> Result<OutboxMail, &'static str> {
         if let Some(sealed) = mail.body_sealed.take() {
             mail.body_text = self
                 .sealing

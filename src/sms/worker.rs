@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use tokio::sync::{Notify, watch};
 
 use super::Transport;
-use crate::outbox::Pace;
+use crate::outbox::{DROPPED, Pace};
 use crate::sealing::SealingKey;
 use crate::store::{OutboxSms, Store};
 
@@ -49,7 +49,7 @@ impl Worker {
             Err(Failure::Dropped(why)) => {
                 tracing::warn!(sms_id = sms.id, why, "sms outbox: message dropped unsent");
                 // Never due again; the row stays for the help desk.
-                self.record_failure(&sms, why, i64::MAX).await;
+                self.record_failure(&sms, why, DROPPED).await;
                 "dropped"
             }
             Err(Failure::Retry(error)) => {

@@ -584,7 +584,7 @@ pub trait Store: Send + Sync + 'static {
 
     async fn mail_failed(&self, id: i64, error: &str, retry_at: i64) -> Result<()>;
 
-    /// Mails not yet sent.
+    /// Mails not yet sent, those dropped aside.
     async fn mail_backlog(&self) -> Result<i64>;
 
     /// The session store on the same database, so sessions survive restarts and are shared by instances.

@@ -529,7 +529,10 @@ impl Store for Backend {
     }
 
     async fn mail_backlog(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NULL").fetch_one(&self.pool).await?)
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NULL AND next_attempt_at < $1")
+            .bind(crate::outbox::DROPPED)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     fn sessions(&self) -> Arc<dyn SessionRows> {
