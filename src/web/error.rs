@@ -1,6 +1,7 @@
 //! The one error type of the HTTP layer: logged in full, shown as a calm page with a reference.
 
 use askama::Template;
+use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
@@ -108,12 +109,12 @@ impl IntoResponse for AppError {
 
 /// Renders our failures as pages of the site: in the person's language, under the path prefix,
 /// with the header that leads back. Needs nothing of the database, so it works during an outage.
-/// Costs two cheap copies on requests that do not fail. Sits outside the session layer, whose
+/// Costs two cheap copies on requests that do not fail; a form is read only when it failed. Sits outside the session layer, whose
 /// own failure is a bare 500.
 pub async fn styled(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let locale = request.extensions().get::<Locale>().copied().unwrap_or_default();
     let uri = request.uri().clone();
-    let (request, typed) = match typed_values(request).await {
+    let (request, form) = match form_body(request).await {
         Ok(kept) => kept,
         Err(refused) => return refused,
     };
@@ -127,7 +128,7 @@ pub async fn styled(State(state): State<AppState>, request: Request, next: Next)
     }
     if let Some(mut report) = response.extensions_mut().remove::<Report>()
         && let Ok(body) = {
-            if report.unavailable && !typed.is_empty() {
+            if let Some(typed) = form.filter(|_| report.unavailable).as_deref().and_then(resendable) {
                 let action = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
                 report.resend = Some((format!("{}{action}", state.config.base_path()), typed));
             }
@@ -145,24 +146,47 @@ fn secret(name: &str) -> bool {
     name.contains("password") || name == "answer" || name == "code"
 }
 
-/// What a form post carries, read ahead of the handler (forms are small: `BODY_LIMIT`), so that
-/// an unavailable service can offer to send it again; the request keeps its body.
-async fn typed_values(request: Request) -> Result<(Request, Vec<(String, String)>), Response> {
+/// The body of a form post, read ahead of the handler (forms are small: `BODY_LIMIT`) and kept
+/// (a shared buffer, no copy), so that an unavailable service can offer to send it again; the
+/// request keeps its body.
+async fn form_body(request: Request) -> Result<(Request, Option<Bytes>), Response> {
     let form = request.method() == axum::http::Method::POST
         && request
             .headers()
             .get(axum::http::header::CONTENT_TYPE)
             .is_some_and(|v| v.as_bytes().starts_with(b"application/x-www-form-urlencoded"));
     if !form {
-        return Ok((request, Vec::new()));
+        return Ok((request, None));
     }
     let (parts, body) = request.into_parts();
     let bytes = axum::body::to_bytes(body, super::BODY_LIMIT)
         .await
         .map_err(|_| StatusCode::PAYLOAD_TOO_LARGE.into_response())?;
-    let typed = url::form_urlencoded::parse(&bytes)
-        .filter(|(name, _)| !secret(name))
-        .map(|(name, value)| (name.into_owned(), value.into_owned()))
-        .collect();
-    Ok((Request::from_parts(parts, bytes.into()), typed))
+    Ok((Request::from_parts(parts, bytes.clone().into()), Some(bytes)))
+}
+
+/// What was typed into a form, read by the one door every form passes (secrets left out), to be
+/// sent again; nothing when the door would refuse the body.
+fn resendable(body: &[u8]) -> Option<Vec<(String, String)>> {
+    let fields = super::form::decode(body).ok()?;
+    fields.iter().try_for_each(|(name, value)| super::form::judge(name, value)).ok()?;
+    let typed: Vec<_> = fields.into_iter().filter(|(name, _)| !secret(name)).collect();
+    (!typed.is_empty()).then_some(typed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resendable;
+
+    #[test]
+    fn only_what_the_door_accepts_is_offered_again_and_never_a_secret() {
+        let pairs = |p: &[(&str, &str)]| p.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect::<Vec<_>>();
+        assert_eq!(
+            resendable(b"login=ana&password=x&csrf_token=t"),
+            Some(pairs(&[("login", "ana"), ("csrf_token", "t")]))
+        );
+        assert_eq!(resendable(b"answer=x&current_password=y&code=123456"), None, "secrets only");
+        assert_eq!(resendable(b"login=a%00b&csrf_token=t"), None, "a NUL");
+        assert_eq!(resendable(b"login=%FF&csrf_token=t"), None, "not UTF-8");
+    }
 }
