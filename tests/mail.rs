@@ -46,14 +46,15 @@ async fn unsent(t: &TestStore) -> i64 {
     t.store.mail_backlog().await.unwrap()
 }
 
-/// Two instances and a relay that takes a second per mail, with claims held two seconds: a
-/// batch claimed at once outlived its lease and was sent again by the other instance; mails
-/// claimed one by one leave once each.
+/// Two instances and a relay that takes a second per mail, with claims held four seconds (leases
+/// end on a whole second, so at least three): a batch claimed at once outlived its lease and was
+/// sent again by the other instance; mails claimed one by one leave once each. (With two-second
+/// leases, one second at worst, a loaded machine once saw a send outlive its lease.)
 async fn a_slow_relay_gets_each_mail_once_from_two_instances(t: TestStore) {
     const MAILS: usize = 6;
     queue_mails(t.store.as_ref(), MAILS).await;
     let relay = Relay::start(Mode::Slow(Duration::from_millis(1000))).await;
-    let pace = Pace { poll: Duration::from_millis(50), first_backoff_secs: 1, max_backoff_secs: 2, lease_secs: 2 };
+    let pace = Pace { poll: Duration::from_millis(50), first_backoff_secs: 1, max_backoff_secs: 2, lease_secs: 4 };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut workers = Vec::new();
     for _ in 0..2 {
