@@ -139,11 +139,17 @@ impl TestApp {
     }
 }
 
-/// The mails written to `dir` so far, waiting up to ten seconds for `at_least` of them.
+/// The mails written to `dir` so far, waiting up to ten seconds for `at_least` of them. A file
+/// the worker has created but not yet written (empty) is not a mail yet.
 pub async fn mail_files(dir: &std::path::Path, at_least: usize) -> Vec<String> {
     for _ in 0..100 {
         let found: Vec<String> = std::fs::read_dir(dir)
-            .map(|d| d.filter_map(Result::ok).map(|e| std::fs::read_to_string(e.path()).unwrap_or_default()).collect())
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+                    .filter(|mail| !mail.is_empty())
+                    .collect()
+            })
             .unwrap_or_default();
         if found.len() >= at_least {
             return found;
