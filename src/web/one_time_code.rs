@@ -4,6 +4,7 @@
 use time::OffsetDateTime;
 
 use super::AppState;
+use super::changes::audit;
 use super::client::ClientAddr;
 use super::error::AppError;
 use super::page_context::Page;
@@ -50,15 +51,9 @@ pub fn channels(person: &PersonRecord, account: &AccountRecord) -> Vec<(Channel,
         .collect()
 }
 
-pub fn event(kind: &'static str, person: &PersonRecord, client: ClientAddr, detail: String) -> AuditEvent {
-    AuditEvent {
-        kind,
-        actor: person.login.clone(),
-        person_id: Some(person.id),
-        client_addr: Some(client.0.to_string()),
-        detail,
-        at: OffsetDateTime::now_utc(),
-    }
+/// The audit event of a code's send, refusal or check: the person's own, with its detail.
+fn event(kind: &'static str, person: &PersonRecord, client: ClientAddr, detail: String) -> AuditEvent {
+    AuditEvent { detail, ..audit(kind, person, client, OffsetDateTime::now_utc()) }
 }
 
 /// Counts a send or a refusal for `/metrics`; `channel` is one of the two names or "unknown".

@@ -16,11 +16,12 @@ use crate::domain::recovery_code::Channel;
 use crate::mail::messages::CodePurpose;
 use crate::store::{AccountRecord, CodeSent, PersonRecord};
 use crate::web::AppState;
+use crate::web::changes::audit;
 use crate::web::client::ClientAddr;
 use crate::web::error::AppError;
 use crate::web::form::{Csrf, CsrfForm, FieldErrors};
 use crate::web::journey::At;
-use crate::web::one_time_code::{CodeForm, Destination, channels, check, event, issue, validity_minutes};
+use crate::web::one_time_code::{CodeForm, Destination, channels, check, issue, validity_minutes};
 use crate::web::page_context::Page;
 use crate::web::respond::{render, see_other, too_many, unprocessable};
 use crate::web::routes::{ACCOUNT, ACCOUNT_RECOVERY, ACCOUNT_RECOVERY_CONFIRM};
@@ -151,8 +152,8 @@ async fn confirm_submit(
     };
     let kinds = ("personal_email_confirmed", "personal_email_code_wrong");
     let Some(message) = check(&state, &page, &person, client, &fields.code, kinds).await? else {
-        let audit = event("personal_email_changed", &person, client, String::new());
-        state.store.set_personal_email(person.id, &pending.address, &audit).await?;
+        let event = audit("personal_email_changed", &person, client, OffsetDateTime::now_utc());
+        state.store.set_personal_email(person.id, &pending.address, &event).await?;
         session.remove::<Pending>(PENDING).await?;
         session.insert(FLASH, "recovery.address_saved").await?;
         return Ok(see_other(&page, ACCOUNT));
